@@ -1,0 +1,191 @@
+/* buf.c - growable buffer and wire string helpers. */
+#include "lib/base/buf.h"
+
+#include "lib/base/xalloc.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+void buf_init(struct buf *b)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void buf_release(struct buf *b)
+{
+    free(b->data);
+    buf_init(b);
+}
+
+void buf_reset(struct buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void buf_grow(struct buf *b, size_t n)
+{
+    ASSERT(n < (size_t)-1 - b->len - 1);
+    if (b->len + n + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + n + 1)
+        cap *= 2;
+    b->data = xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void buf_append(struct buf *b, const void *data, size_t n)
+{
+    buf_grow(b, n);
+    if (n)
+        memcpy(b->data + b->len, data, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void buf_append_str(struct buf *b, const char *s)
+{
+    buf_append(b, s, strlen(s));
+}
+
+void buf_append_char(struct buf *b, char c)
+{
+    buf_append(b, &c, 1);
+}
+
+void buf_vappendf(struct buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    char small[256];
+    int n = vsnprintf(small, sizeof(small), fmt, ap2);
+    va_end(ap2);
+    ASSERT(n >= 0);
+    if ((size_t)n < sizeof(small)) {
+        buf_append(b, small, (size_t)n);
+        return;
+    }
+    buf_grow(b, (size_t)n);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+}
+
+void buf_appendf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vappendf(b, fmt, ap);
+    va_end(ap);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    if (c < 0xC2 || c > 0xF4)
+        return 0;
+    size_t len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if (c == 0xE0 && s[1] < 0xA0) /* overlong */
+        return 0;
+    if (c == 0xED && s[1] >= 0xA0) /* surrogates */
+        return 0;
+    if (c == 0xF0 && s[1] < 0x90) /* overlong */
+        return 0;
+    if (c == 0xF4 && s[1] >= 0x90) /* > U+10FFFF */
+        return 0;
+    return len;
+}
+
+bool utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t len = utf8_seq(p + i, n - i);
+        if (!len)
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+size_t utf8_length(const char *s, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            count++;
+    return count;
+}
+
+void buf_append_json_str(struct buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    buf_grow(b, n + 2);
+    buf_append_char(b, '"');
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c >= 0x80) {
+            size_t len = utf8_seq(p + i, n - i);
+            if (len) {
+                buf_append(b, p + i, len);
+                i += len;
+            } else {
+                buf_append_str(b, "\xEF\xBF\xBD");
+                i++;
+            }
+            continue;
+        }
+        switch (c) {
+        case '"':
+            buf_append_str(b, "\\\"");
+            break;
+        case '\\':
+            buf_append_str(b, "\\\\");
+            break;
+        case '\n':
+            buf_append_str(b, "\\n");
+            break;
+        case '\r':
+            buf_append_str(b, "\\r");
+            break;
+        case '\t':
+            buf_append_str(b, "\\t");
+            break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                buf_append(b, esc, sizeof(esc));
+            } else {
+                buf_append_char(b, (char)c);
+            }
+        }
+        i++;
+    }
+    buf_append_char(b, '"');
+}
+
+char *buf_detach(struct buf *b, size_t *len)
+{
+    if (!b->data)
+        buf_grow(b, 0), b->data[0] = '\0';
+    char *p = b->data;
+    if (len)
+        *len = b->len;
+    buf_init(b);
+    return p;
+}

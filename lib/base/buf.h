@@ -1,0 +1,43 @@
+/* buf.h - growable byte buffer, always NUL-terminated after the data, and string helpers
+ * (JSON string escaping, UTF-8 validation) used at the wire. */
+#ifndef LIB_BASE_BUF_H
+#define LIB_BASE_BUF_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct buf {
+    char *data; /* NULL until the first append; then NUL-terminated */
+    size_t len;
+    size_t cap;
+};
+
+#define BUF_INIT                                                                                   \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
+
+void buf_init(struct buf *b);
+void buf_release(struct buf *b);
+/* Empties the buffer but keeps its memory. */
+void buf_reset(struct buf *b);
+/* Makes room for n more bytes. */
+void buf_grow(struct buf *b, size_t n);
+void buf_append(struct buf *b, const void *data, size_t n);
+void buf_append_str(struct buf *b, const char *s);
+void buf_append_char(struct buf *b, char c);
+void buf_appendf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vappendf(struct buf *b, const char *fmt, va_list ap);
+/* Appends s (n bytes) as a JSON string literal with its quotes. Invalid UTF-8 bytes become
+ * U+FFFD so the output is always valid JSON. */
+void buf_append_json_str(struct buf *b, const char *s, size_t n);
+/* Hands the data to the caller (free() it) and leaves b empty. Never NULL. */
+char *buf_detach(struct buf *b, size_t *len);
+
+/* True if s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+bool utf8_valid(const char *s, size_t n);
+/* Number of code points in valid UTF-8 s[0..n). */
+size_t utf8_length(const char *s, size_t n);
+
+#endif
