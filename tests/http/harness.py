@@ -1,0 +1,132 @@
+"""harness.py - starts the real binaries on free loopback ports and talks HTTP to them.
+
+Used by the HTTP tests (stdlib only; run with /usr/bin/python3). A service is started with
+--port 0; the port is read from its "listening" log line on stderr. Every log line is kept
+so tests can assert on the access log.
+"""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+
+class Service:
+    def __init__(self, binary, *args, env=None, data_dir=None):
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="threadly-test-")
+        self.lines = []
+        self.lock = threading.Lock()
+        self.port = None
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLY_")}
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(
+            [binary, "--port", "0", "--data-dir", self.data_dir, *args],
+            stderr=subprocess.PIPE, stdout=subprocess.PIPE, env=full_env)
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(15):
+            self.kill()
+            raise RuntimeError("service did not log 'listening': %s" % self.log_text())
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self.lock:
+                self.lines.append(line)
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if obj.get("msg") == "listening":
+                self.port = obj["port"]
+                self._ready.set()
+        self._ready.set()
+
+    def log_text(self):
+        with self.lock:
+            return "\n".join(self.lines)
+
+    def log_records(self):
+        out = []
+        with self.lock:
+            for line in self.lines:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+        return out
+
+    def wait_for_log(self, pred, timeout=5):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if any(pred(r) for r in self.log_records()):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def conn(self, timeout=10):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, conn=None):
+        c = conn or self.conn()
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        if conn is None:
+            c.close()
+        return r, data
+
+    def json(self, method, path, body=None, headers=None, conn=None):
+        r, data = self.request(method, path, body, headers, conn)
+        return r, json.loads(data) if data else None
+
+    def terminate(self, timeout=15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._reader.join(5)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def raw(port, payload, timeout=5):
+    """Sends raw bytes and returns everything the server answers until it closes or times out."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(payload)
+        chunks = []
+        while True:
+            try:
+                b = s.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks)
+    finally:
+        s.close()
+
+
+def status_of(response_bytes):
+    line = response_bytes.split(b"\r\n", 1)[0]
+    parts = line.split(b" ")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
