@@ -1,13 +1,19 @@
 /* instance.c - validation of the instance's public URL. */
 #include "services/threadly/domain/instance.h"
 
-#include <stdio.h>
 #include <string.h>
 
 static bool host_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
            c == '-' || c == ':' || c == '[' || c == ']';
+}
+
+static void join(char *out, const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    memcpy(out, a, na);
+    memcpy(out + na, b, nb + 1);
 }
 
 int instance_settings_set_url(struct instance_settings *s, const char *url, struct err *err)
@@ -33,8 +39,10 @@ int instance_settings_set_url(struct instance_settings *s, const char *url, stru
         if (!host_char(rest[i]))
             return err_set(err, ERR_INVALID,
                            "public URL '%s' must be scheme://host[:port] without a path", url);
-    snprintf(s->domain, sizeof(s->domain), "%.*s", (int)n, rest);
-    snprintf(s->base_url, sizeof(s->base_url), "%s://%s", tls ? "https" : "http", s->domain);
-    snprintf(s->streaming_url, sizeof(s->streaming_url), "%s://%s", tls ? "wss" : "ws", s->domain);
+    /* Lengths were checked above: every copy fits. */
+    memcpy(s->domain, rest, n);
+    s->domain[n] = '\0';
+    join(s->base_url, tls ? "https://" : "http://", s->domain);
+    join(s->streaming_url, tls ? "wss://" : "ws://", s->domain);
     return 0;
 }

@@ -1,0 +1,41 @@
+# Threadly - the two commands (`make run`, `make test`) and the steps under them.
+BUILD ?= build
+BUILD_ASAN ?= build-asan
+JOBS ?= $(shell nproc)
+
+.PHONY: run test setup build build-asan unit check-format format check-layers bench clean
+
+run: setup build
+	@scripts/run
+
+test:
+	@scripts/test
+
+setup:
+	@scripts/setup
+
+build:
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-asan:
+	@cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTHREADLY_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD_ASAN) -j $(JOBS)
+
+unit: build
+	@cd $(BUILD) && ctest -L unit --output-on-failure
+
+check-format:
+	@tools/check-format.sh
+
+format:
+	@git ls-files '*.c' '*.h' | xargs clang-format -i
+
+check-layers:
+	@tools/check-layers.sh
+
+bench: setup build
+	@bench/http_baseline.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)
