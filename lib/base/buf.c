@@ -189,3 +189,34 @@ char *buf_detach(struct buf *b, size_t *len)
     buf_init(b);
     return p;
 }
+
+void buf_append_html(struct buf *b, const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *esc = NULL;
+        switch (s[i]) {
+        case '&':
+            esc = "&amp;";
+            break;
+        case '<':
+            esc = "&lt;";
+            break;
+        case '>':
+            esc = "&gt;";
+            break;
+        case '"':
+            esc = "&quot;";
+            break;
+        case '\'':
+            esc = "&#39;";
+            break;
+        default:
+            continue;
+        }
+        buf_append(b, s + start, i - start);
+        buf_append_str(b, esc);
+        start = i + 1;
+    }
+    buf_append(b, s + start, n - start);
+}

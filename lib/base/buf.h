@@ -32,6 +32,8 @@ void buf_vappendf(struct buf *b, const char *fmt, va_list ap);
 /* Appends s (n bytes) as a JSON string literal with its quotes. Invalid UTF-8 bytes become
  * U+FFFD so the output is always valid JSON. */
 void buf_append_json_str(struct buf *b, const char *s, size_t n);
+/* Appends s with the five HTML special characters escaped (&amp; &lt; &gt; &quot; &#39;). */
+void buf_append_html(struct buf *b, const char *s, size_t n);
 /* Hands the data to the caller (free() it) and leaves b empty. Never NULL. */
 char *buf_detach(struct buf *b, size_t *len);
 

@@ -55,3 +55,12 @@ Test(buf, utf8_validation)
     cr_assert_not(utf8_valid("\xe2\x82", 2));         /* truncated */
     cr_assert_eq(utf8_length("h\xc3\xa9llo", 6), 5);
 }
+
+Test(buf, html_escaping)
+{
+    struct buf b = BUF_INIT;
+    const char *s = "<script>alert('x')</script> & \"y\"";
+    buf_append_html(&b, s, strlen(s));
+    cr_assert_str_eq(b.data, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;y&quot;");
+    buf_release(&b);
+}
