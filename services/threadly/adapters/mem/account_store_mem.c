@@ -1,0 +1,183 @@
+/* account_store_mem.c - account store port in memory: an array of owned copies under a mutex.
+ * Usernames compare ASCII case-insensitively, as SQLite's lower() does. */
+#include "lib/base/xalloc.h"
+#include "services/threadly/adapters/mem/stores_mem.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <string.h>
+
+struct account_store_mem {
+    pthread_mutex_t mu;
+    struct account *items; /* strings owned (xstrdup) */
+    size_t n, cap;
+};
+
+static bool ascii_eq_nocase(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y - 'A' + 'a');
+        if (x != y)
+            return false;
+    }
+    return *a == *b;
+}
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+static void account_copy_to_arena(const struct account *src, struct arena *a, struct account **out)
+{
+    struct account *dst = arena_alloc(a, sizeof(*dst));
+    *dst = *src;
+    dst->username = arena_strdup(a, src->username);
+    dst->email = arena_strdup(a, src->email);
+    dst->display_name = arena_strdup(a, src->display_name);
+    dst->note = arena_strdup(a, src->note);
+    dst->password_hash = arena_strdup(a, src->password_hash);
+    *out = dst;
+}
+
+static int account_store_mem_insert(void *ctx, const struct account *acct, struct err *err)
+{
+    struct account_store_mem *s = ctx;
+    ASSERT(acct->username && acct->email && acct->password_hash);
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->n; i++) {
+        const struct account *o = &s->items[i];
+        if (o->id == acct->id) {
+            rc = err_set(err, ERR_CONFLICT, "account %" PRIu64 " exists", acct->id);
+            goto out;
+        }
+        if (ascii_eq_nocase(o->username, acct->username)) {
+            rc = err_set(err, ERR_CONFLICT, "username '%s' is taken", acct->username);
+            goto out;
+        }
+        if (strcmp(o->email, acct->email) == 0) {
+            rc = err_set(err, ERR_CONFLICT, "email is taken");
+            goto out;
+        }
+    }
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->items = xrealloc(s->items, s->cap * sizeof(*s->items));
+    }
+    struct account *dst = &s->items[s->n++];
+    *dst = *acct;
+    dst->username = xstrdup(acct->username);
+    dst->email = xstrdup(acct->email);
+    dst->display_name = xstrdup(or_empty(acct->display_name));
+    dst->note = xstrdup(or_empty(acct->note));
+    dst->password_hash = xstrdup(acct->password_hash);
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* Finds the first account for which match(acct, key) holds and copies it into the arena. */
+static int account_store_mem_find(struct account_store_mem *s,
+                                  bool (*match)(const struct account *, const void *),
+                                  const void *key, struct arena *a, struct account **out)
+{
+    int rc = ERR_NOT_FOUND;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->n; i++) {
+        if (match(&s->items[i], key)) {
+            account_copy_to_arena(&s->items[i], a, out);
+            rc = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static bool match_id(const struct account *acct, const void *key)
+{
+    return acct->id == *(const uint64_t *)key;
+}
+
+static bool match_username(const struct account *acct, const void *key)
+{
+    return ascii_eq_nocase(acct->username, key);
+}
+
+static bool match_email(const struct account *acct, const void *key)
+{
+    return strcmp(acct->email, key) == 0;
+}
+
+static int account_store_mem_get(void *ctx, uint64_t id, struct arena *a, struct account **out,
+                                 struct err *err)
+{
+    if (account_store_mem_find(ctx, match_id, &id, a, out) != 0)
+        return err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", id);
+    return 0;
+}
+
+static int account_store_mem_get_by_username(void *ctx, const char *username, struct arena *a,
+                                             struct account **out, struct err *err)
+{
+    if (account_store_mem_find(ctx, match_username, username, a, out) != 0)
+        return err_set(err, ERR_NOT_FOUND, "username '%s' not found", username);
+    return 0;
+}
+
+static int account_store_mem_get_by_email(void *ctx, const char *email, struct arena *a,
+                                          struct account **out, struct err *err)
+{
+    if (account_store_mem_find(ctx, match_email, email, a, out) != 0)
+        return err_set(err, ERR_NOT_FOUND, "email not found");
+    return 0;
+}
+
+static int account_store_mem_count(void *ctx, int64_t *out, struct err *err)
+{
+    struct account_store_mem *s = ctx;
+    (void)err;
+    pthread_mutex_lock(&s->mu);
+    *out = (int64_t)s->n;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+static void account_store_mem_close(void *ctx)
+{
+    struct account_store_mem *s = ctx;
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        struct account *o = &s->items[i];
+        free((char *)o->username);
+        free((char *)o->email);
+        free((char *)o->display_name);
+        free((char *)o->note);
+        free((char *)o->password_hash);
+    }
+    free(s->items);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+static const struct account_store_ops account_store_mem_ops = {
+    .insert = account_store_mem_insert,
+    .get = account_store_mem_get,
+    .get_by_username = account_store_mem_get_by_username,
+    .get_by_email = account_store_mem_get_by_email,
+    .count = account_store_mem_count,
+    .close = account_store_mem_close,
+};
+
+struct account_store account_store_mem_new(void)
+{
+    struct account_store_mem *s = xcalloc(1, sizeof(*s));
+    pthread_mutex_init(&s->mu, NULL);
+    return (struct account_store){&account_store_mem_ops, s};
+}

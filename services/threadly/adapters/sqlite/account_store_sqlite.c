@@ -1,0 +1,170 @@
+/* account_store_sqlite.c - account store port on SQLite (table accounts, migration 001).
+ * Usernames are matched through lower(username), the expression of the unique index. */
+#include "lib/base/xalloc.h"
+#include "services/threadly/adapters/sqlite/stores_sqlite.h"
+
+#include <inttypes.h>
+#include <sqlite3.h>
+
+#define ACCOUNT_COLUMNS                                                                            \
+    "id, username, email, display_name, note, password_hash, locked, bot, discoverable, "          \
+    "created_at_ms, statuses_count, followers_count, following_count, last_status_at_ms"
+
+static const char SQL_INSERT[] =
+    "INSERT INTO accounts (" ACCOUNT_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_GET[] = "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = ?";
+static const char SQL_GET_BY_USERNAME[] =
+    "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE lower(username) = lower(?)";
+static const char SQL_GET_BY_EMAIL[] = "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email = ?";
+static const char SQL_COUNT[] = "SELECT count(*) FROM accounts";
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+/* Binding to a valid statement fails only for a wrong index or type: a bug. */
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    ASSERT(sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) == SQLITE_OK);
+}
+
+static void bind_int64(sqlite3_stmt *st, int i, int64_t v)
+{
+    ASSERT(sqlite3_bind_int64(st, i, v) == SQLITE_OK);
+}
+
+static const char *column_text(sqlite3_stmt *st, int i, struct arena *a)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+    return s ? arena_strndup(a, (const char *)s, (size_t)sqlite3_column_bytes(st, i)) : "";
+}
+
+static int account_store_sqlite_insert(void *ctx, const struct account *acct, struct err *err)
+{
+    ASSERT(acct->username && acct->email && acct->password_hash);
+    sqlite3_stmt *st;
+    int rc = sqlite_db_stmt(ctx, SQL_INSERT, &st, err);
+    if (rc != 0)
+        return rc;
+    bind_int64(st, 1, (int64_t)acct->id);
+    bind_text(st, 2, acct->username);
+    bind_text(st, 3, acct->email);
+    bind_text(st, 4, or_empty(acct->display_name));
+    bind_text(st, 5, or_empty(acct->note));
+    bind_text(st, 6, acct->password_hash);
+    bind_int64(st, 7, acct->locked);
+    bind_int64(st, 8, acct->bot);
+    bind_int64(st, 9, acct->discoverable);
+    bind_int64(st, 10, acct->created_at_ms);
+    bind_int64(st, 11, acct->statuses_count);
+    bind_int64(st, 12, acct->followers_count);
+    bind_int64(st, 13, acct->following_count);
+    bind_int64(st, 14, acct->last_status_at_ms);
+    int src = sqlite3_step(st);
+    rc = src == SQLITE_DONE ? 0 : sqlite_db_error(st, src, "account insert", err);
+    sqlite_db_release(st);
+    return rc;
+}
+
+/* Steps st (bound, selecting ACCOUNT_COLUMNS) and copies the row into the arena. */
+static int account_store_sqlite_row(sqlite3_stmt *st, struct arena *a, struct account **out,
+                                    const char *what, struct err *err)
+{
+    int rc = 0;
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        struct account *acct = arena_alloc(a, sizeof(*acct));
+        acct->id = (uint64_t)sqlite3_column_int64(st, 0);
+        acct->username = column_text(st, 1, a);
+        acct->email = column_text(st, 2, a);
+        acct->display_name = column_text(st, 3, a);
+        acct->note = column_text(st, 4, a);
+        acct->password_hash = column_text(st, 5, a);
+        acct->locked = sqlite3_column_int64(st, 6) != 0;
+        acct->bot = sqlite3_column_int64(st, 7) != 0;
+        acct->discoverable = sqlite3_column_int64(st, 8) != 0;
+        acct->created_at_ms = sqlite3_column_int64(st, 9);
+        acct->statuses_count = sqlite3_column_int64(st, 10);
+        acct->followers_count = sqlite3_column_int64(st, 11);
+        acct->following_count = sqlite3_column_int64(st, 12);
+        acct->last_status_at_ms = sqlite3_column_int64(st, 13);
+        *out = acct;
+    } else if (src == SQLITE_DONE) {
+        rc = err_set(err, ERR_NOT_FOUND, "%s: not found", what);
+    } else {
+        rc = sqlite_db_error(st, src, what, err);
+    }
+    sqlite_db_release(st);
+    return rc;
+}
+
+static int account_store_sqlite_get(void *ctx, uint64_t id, struct arena *a, struct account **out,
+                                    struct err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite_db_stmt(ctx, SQL_GET, &st, err);
+    if (rc != 0)
+        return rc;
+    bind_int64(st, 1, (int64_t)id);
+    rc = account_store_sqlite_row(st, a, out, "account get", err);
+    if (rc == ERR_NOT_FOUND)
+        err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", id);
+    return rc;
+}
+
+static int account_store_sqlite_get_by_username(void *ctx, const char *username, struct arena *a,
+                                                struct account **out, struct err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite_db_stmt(ctx, SQL_GET_BY_USERNAME, &st, err);
+    if (rc != 0)
+        return rc;
+    bind_text(st, 1, username);
+    return account_store_sqlite_row(st, a, out, "account get_by_username", err);
+}
+
+static int account_store_sqlite_get_by_email(void *ctx, const char *email, struct arena *a,
+                                             struct account **out, struct err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite_db_stmt(ctx, SQL_GET_BY_EMAIL, &st, err);
+    if (rc != 0)
+        return rc;
+    bind_text(st, 1, email);
+    return account_store_sqlite_row(st, a, out, "account get_by_email", err);
+}
+
+static int account_store_sqlite_count(void *ctx, int64_t *out, struct err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite_db_stmt(ctx, SQL_COUNT, &st, err);
+    if (rc != 0)
+        return rc;
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else
+        rc = sqlite_db_error(st, src, "account count", err);
+    sqlite_db_release(st);
+    return rc;
+}
+
+static void account_store_sqlite_close(void *ctx)
+{
+    (void)ctx; /* the connections belong to the sqlite_db */
+}
+
+static const struct account_store_ops account_store_sqlite_ops = {
+    .insert = account_store_sqlite_insert,
+    .get = account_store_sqlite_get,
+    .get_by_username = account_store_sqlite_get_by_username,
+    .get_by_email = account_store_sqlite_get_by_email,
+    .count = account_store_sqlite_count,
+    .close = account_store_sqlite_close,
+};
+
+struct account_store account_store_sqlite(struct sqlite_db *db)
+{
+    return (struct account_store){&account_store_sqlite_ops, db};
+}

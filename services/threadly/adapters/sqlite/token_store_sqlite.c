@@ -1,0 +1,58 @@
+/* token_store_sqlite.c - revoked token ids on SQLite (table revoked_tokens, migration 001).
+ * A second revocation keeps the first row (ON CONFLICT DO NOTHING, also valid PostgreSQL). */
+#include "lib/base/xalloc.h"
+#include "services/threadly/adapters/sqlite/stores_sqlite.h"
+
+#include <sqlite3.h>
+
+static const char SQL_REVOKE[] = "INSERT INTO revoked_tokens (jti, account_id, revoked_at_ms) "
+                                 "VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING";
+static const char SQL_IS_REVOKED[] = "SELECT 1 FROM revoked_tokens WHERE jti = ?";
+
+static int token_store_sqlite_revoke(void *ctx, uint64_t jti, uint64_t account_id, int64_t at_ms,
+                                     struct err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite_db_stmt(ctx, SQL_REVOKE, &st, err);
+    if (rc != 0)
+        return rc;
+    ASSERT(sqlite3_bind_int64(st, 1, (int64_t)jti) == SQLITE_OK);
+    ASSERT(sqlite3_bind_int64(st, 2, (int64_t)account_id) == SQLITE_OK);
+    ASSERT(sqlite3_bind_int64(st, 3, at_ms) == SQLITE_OK);
+    int src = sqlite3_step(st);
+    rc = src == SQLITE_DONE ? 0 : sqlite_db_error(st, src, "token revoke", err);
+    sqlite_db_release(st);
+    return rc;
+}
+
+static int token_store_sqlite_is_revoked(void *ctx, uint64_t jti, bool *revoked, struct err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite_db_stmt(ctx, SQL_IS_REVOKED, &st, err);
+    if (rc != 0)
+        return rc;
+    ASSERT(sqlite3_bind_int64(st, 1, (int64_t)jti) == SQLITE_OK);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW || src == SQLITE_DONE)
+        *revoked = src == SQLITE_ROW;
+    else
+        rc = sqlite_db_error(st, src, "token is_revoked", err);
+    sqlite_db_release(st);
+    return rc;
+}
+
+static void token_store_sqlite_close(void *ctx)
+{
+    (void)ctx; /* the connections belong to the sqlite_db */
+}
+
+static const struct token_store_ops token_store_sqlite_ops = {
+    .revoke = token_store_sqlite_revoke,
+    .is_revoked = token_store_sqlite_is_revoked,
+    .close = token_store_sqlite_close,
+};
+
+struct token_store token_store_sqlite(struct sqlite_db *db)
+{
+    return (struct token_store){&token_store_sqlite_ops, db};
+}

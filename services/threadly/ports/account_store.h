@@ -1,0 +1,70 @@
+/* account_store.h - port: durable storage of accounts.
+ * Adapters: mem (tests), sqlite (single node), pgsql (production, not yet).
+ * Thread-safety: every adapter may be called from many threads at once.
+ * Results are allocated in the caller's arena; nothing returned needs freeing. */
+#ifndef SERVICES_THREADLY_PORTS_ACCOUNT_STORE_H
+#define SERVICES_THREADLY_PORTS_ACCOUNT_STORE_H
+
+#include "lib/base/arena.h"
+#include "lib/base/err.h"
+#include "services/threadly/domain/account.h"
+
+struct account_store_ops {
+    /* Stores *acct (id, username, email, password_hash and profile set by the caller).
+     * ERR_CONFLICT if the id, the username (case-insensitively) or the email is taken. */
+    int (*insert)(void *ctx, const struct account *acct, struct err *err);
+    /* Loads account `id`. ERR_NOT_FOUND if absent. */
+    int (*get)(void *ctx, uint64_t id, struct arena *a, struct account **out, struct err *err);
+    /* Loads the account with this username, compared case-insensitively. ERR_NOT_FOUND. */
+    int (*get_by_username)(void *ctx, const char *username, struct arena *a, struct account **out,
+                           struct err *err);
+    /* Loads the account with this email (already lower-cased by the caller). ERR_NOT_FOUND. */
+    int (*get_by_email)(void *ctx, const char *email, struct arena *a, struct account **out,
+                        struct err *err);
+    /* Number of accounts. */
+    int (*count)(void *ctx, int64_t *out, struct err *err);
+    void (*close)(void *ctx);
+};
+
+struct account_store {
+    const struct account_store_ops *ops;
+    void *ctx;
+};
+
+static inline int account_store_insert(struct account_store *s, const struct account *acct,
+                                       struct err *err)
+{
+    return s->ops->insert(s->ctx, acct, err);
+}
+
+static inline int account_store_get(struct account_store *s, uint64_t id, struct arena *a,
+                                    struct account **out, struct err *err)
+{
+    return s->ops->get(s->ctx, id, a, out, err);
+}
+
+static inline int account_store_get_by_username(struct account_store *s, const char *username,
+                                                struct arena *a, struct account **out,
+                                                struct err *err)
+{
+    return s->ops->get_by_username(s->ctx, username, a, out, err);
+}
+
+static inline int account_store_get_by_email(struct account_store *s, const char *email,
+                                             struct arena *a, struct account **out, struct err *err)
+{
+    return s->ops->get_by_email(s->ctx, email, a, out, err);
+}
+
+static inline int account_store_count(struct account_store *s, int64_t *out, struct err *err)
+{
+    return s->ops->count(s->ctx, out, err);
+}
+
+static inline void account_store_close(struct account_store *s)
+{
+    if (s->ops)
+        s->ops->close(s->ctx);
+}
+
+#endif

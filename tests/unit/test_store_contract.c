@@ -1,0 +1,684 @@
+/* test_store_contract.c - contract tests of the account, app and token store ports: every
+ * CONTRACT case runs against each adapter (mem, and sqlite on a fresh temporary file). The
+ * sqlite_db suite covers what only the database does: persistence, migrations, threads. */
+#include "lib/base/arena.h"
+#include "lib/base/xalloc.h"
+#include "services/threadly/adapters/mem/stores_mem.h"
+#include "services/threadly/adapters/sqlite/stores_sqlite.h"
+
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- temporary database files ---- */
+
+struct tmpdb {
+    char dir[256];
+    char path[320];
+};
+
+static void tmpdb_init(struct tmpdb *t)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(t->dir, sizeof(t->dir), "%s/threadly-store-XXXXXX", base && *base ? base : "/tmp");
+    cr_assert_not_null(mkdtemp(t->dir), "mkdtemp %s", t->dir);
+    snprintf(t->path, sizeof(t->path), "%s/threadly.db", t->dir);
+}
+
+static void tmpdb_remove(struct tmpdb *t)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    char p[400];
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        snprintf(p, sizeof(p), "%s%s", t->path, suffixes[i]);
+        unlink(p);
+    }
+    cr_assert_eq(rmdir(t->dir), 0, "leftover files in %s", t->dir);
+}
+
+static struct sqlite_db *open_db(const char *path)
+{
+    struct err err = {0};
+    struct sqlite_db *db = sqlite_db_open(path, &err);
+    cr_assert_not_null(db, "sqlite_db_open: %s", err.msg);
+    return db;
+}
+
+/* ---- fixture: the three stores of one adapter ---- */
+
+enum adapter { ADAPTER_MEM, ADAPTER_SQLITE };
+
+struct fixture {
+    struct tmpdb tmp;
+    struct sqlite_db *db;
+    struct account_store accounts;
+    struct app_store apps;
+    struct token_store tokens;
+    struct arena a;
+    struct err err;
+};
+
+static void fixture_open(struct fixture *f, enum adapter kind)
+{
+    memset(f, 0, sizeof(*f));
+    arena_init(&f->a, 0);
+    if (kind == ADAPTER_MEM) {
+        f->accounts = account_store_mem_new();
+        f->apps = app_store_mem_new();
+        f->tokens = token_store_mem_new();
+        return;
+    }
+    tmpdb_init(&f->tmp);
+    f->db = open_db(f->tmp.path);
+    f->accounts = account_store_sqlite(f->db);
+    f->apps = app_store_sqlite(f->db);
+    f->tokens = token_store_sqlite(f->db);
+}
+
+static void fixture_close(struct fixture *f)
+{
+    account_store_close(&f->accounts);
+    app_store_close(&f->apps);
+    token_store_close(&f->tokens);
+    arena_release(&f->a);
+    if (f->db) {
+        sqlite_db_close(f->db);
+        tmpdb_remove(&f->tmp);
+    }
+}
+
+static void run_contract(enum adapter kind, void (*body)(struct fixture *))
+{
+    struct fixture f;
+    fixture_open(&f, kind);
+    body(&f);
+    fixture_close(&f);
+}
+
+/* CONTRACT(suite, name) { body using f } defines the tests suite::name_mem and
+ * suite::name_sqlite, which run the same body on each adapter. */
+#define CONTRACT(suite, name)                                                                      \
+    static void contract_##suite##_##name(struct fixture *f);                                      \
+    Test(suite, name##_mem)                                                                        \
+    {                                                                                              \
+        run_contract(ADAPTER_MEM, contract_##suite##_##name);                                      \
+    }                                                                                              \
+    Test(suite, name##_sqlite)                                                                     \
+    {                                                                                              \
+        run_contract(ADAPTER_SQLITE, contract_##suite##_##name);                                   \
+    }                                                                                              \
+    static void contract_##suite##_##name(struct fixture *f)
+
+/* ---- sample data: quotes, UTF-8 and SQL that must come back unchanged ---- */
+
+#define TRICKY_NAME "Zoë \"Z\" O'Brien 🧵"
+#define TRICKY_NOTE "'; DROP TABLE accounts; --\nline two\t\\ %s %n ?1 :x"
+
+static struct account sample_account(uint64_t id, const char *username, const char *email)
+{
+    return (struct account){
+        .id = id,
+        .username = username,
+        .email = email,
+        .display_name = TRICKY_NAME,
+        .note = TRICKY_NOTE,
+        .password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA",
+        .locked = true,
+        .bot = false,
+        .discoverable = true,
+        .created_at_ms = 1795957323004,
+        .statuses_count = 3,
+        .followers_count = INT64_C(1) << 40,
+        .following_count = 7,
+        .last_status_at_ms = 1795957399999,
+    };
+}
+
+static void assert_account_eq(const struct account *got, const struct account *want)
+{
+    cr_assert_eq(got->id, want->id);
+    cr_assert_str_eq(got->username, want->username);
+    cr_assert_str_eq(got->email, want->email);
+    cr_assert_str_eq(got->display_name, want->display_name);
+    cr_assert_str_eq(got->note, want->note);
+    cr_assert_str_eq(got->password_hash, want->password_hash);
+    cr_assert_eq(got->locked, want->locked);
+    cr_assert_eq(got->bot, want->bot);
+    cr_assert_eq(got->discoverable, want->discoverable);
+    cr_assert_eq(got->created_at_ms, want->created_at_ms);
+    cr_assert_eq(got->statuses_count, want->statuses_count);
+    cr_assert_eq(got->followers_count, want->followers_count);
+    cr_assert_eq(got->following_count, want->following_count);
+    cr_assert_eq(got->last_status_at_ms, want->last_status_at_ms);
+}
+
+static struct oauth_app sample_app(uint64_t id, const char *client_id)
+{
+    return (struct oauth_app){
+        .id = id,
+        .name = "toot 'cli' \"β\"",
+        .website = "https://toot.example/?a=1&b='2'",
+        .redirect_uris = "urn:ietf:wg:oauth:2.0:oob\nhttps://app.example/cb",
+        .scopes = "read write follow push",
+        .client_id = client_id,
+        .client_secret = "s3cr3t'; DROP TABLE oauth_apps; --",
+        .created_at_ms = 1795957323004,
+    };
+}
+
+static void assert_app_eq(const struct oauth_app *got, const struct oauth_app *want)
+{
+    cr_assert_eq(got->id, want->id);
+    cr_assert_str_eq(got->name, want->name);
+    cr_assert_str_eq(got->website, want->website);
+    cr_assert_str_eq(got->redirect_uris, want->redirect_uris);
+    cr_assert_str_eq(got->scopes, want->scopes);
+    cr_assert_str_eq(got->client_id, want->client_id);
+    cr_assert_str_eq(got->client_secret, want->client_secret);
+    cr_assert_eq(got->created_at_ms, want->created_at_ms);
+}
+
+static int64_t account_count(struct fixture *f)
+{
+    int64_t n = -1;
+    cr_assert_eq(account_store_count(&f->accounts, &n, &f->err), 0, "%s", f->err.msg);
+    return n;
+}
+
+static void insert_ok(struct fixture *f, const struct account *acct)
+{
+    cr_assert_eq(account_store_insert(&f->accounts, acct, &f->err), 0, "%s", f->err.msg);
+}
+
+/* ---- account_store ---- */
+
+CONTRACT(account_store, insert_get_round_trips_every_field)
+{
+    struct account want = sample_account(UINT64_C(9223372036854775807), "Zoe_1", "zoe@x.example");
+    insert_ok(f, &want);
+    struct account *got = NULL;
+    cr_assert_eq(account_store_get(&f->accounts, want.id, &f->a, &got, &f->err), 0, "%s",
+                 f->err.msg);
+    assert_account_eq(got, &want);
+
+    /* The other value of every flag, zero counters. */
+    struct account other = sample_account(2, "bob", "o'brien@x.example");
+    other.locked = false;
+    other.bot = true;
+    other.discoverable = false;
+    other.statuses_count = other.followers_count = other.following_count = 0;
+    other.last_status_at_ms = 0;
+    other.display_name = "";
+    other.note = "";
+    insert_ok(f, &other);
+    cr_assert_eq(account_store_get(&f->accounts, 2, &f->a, &got, &f->err), 0);
+    assert_account_eq(got, &other);
+}
+
+CONTRACT(account_store, strings_are_copied_both_ways)
+{
+    /* The store keeps its own copy of what it was given ... */
+    char username[] = "carol", email[] = "carol@x.example", note[] = "original";
+    struct account acct = sample_account(3, username, email);
+    acct.note = note;
+    insert_ok(f, &acct);
+    username[0] = email[0] = note[0] = 'X';
+    struct account *got = NULL;
+    cr_assert_eq(account_store_get(&f->accounts, 3, &f->a, &got, &f->err), 0);
+    cr_assert_str_eq(got->username, "carol");
+    cr_assert_str_eq(got->note, "original");
+    /* ... and hands out copies, never its own strings. */
+    ((char *)got->username)[0] = 'Y';
+    ((char *)got->note)[0] = 'Y';
+    struct account *again = NULL;
+    cr_assert_eq(
+        account_store_get_by_email(&f->accounts, "carol@x.example", &f->a, &again, &f->err), 0,
+        "%s", f->err.msg);
+    cr_assert_neq(again, got);
+    cr_assert_str_eq(again->username, "carol");
+    cr_assert_str_eq(again->note, "original");
+}
+
+CONTRACT(account_store, missing_is_not_found)
+{
+    struct account *got = NULL;
+    cr_assert_eq(account_store_get(&f->accounts, 42, &f->a, &got, &f->err), ERR_NOT_FOUND);
+    cr_assert_eq(f->err.code, ERR_NOT_FOUND);
+    insert_ok(f,
+              &(struct account){
+                  .id = 1, .username = "alice", .email = "alice@x.example", .password_hash = "h"});
+    cr_assert_eq(account_store_get(&f->accounts, 42, &f->a, &got, &f->err), ERR_NOT_FOUND);
+    cr_assert_eq(account_store_get_by_username(&f->accounts, "alicia", &f->a, &got, &f->err),
+                 ERR_NOT_FOUND);
+    cr_assert_eq(account_store_get_by_username(&f->accounts, "' OR 1=1 --", &f->a, &got, &f->err),
+                 ERR_NOT_FOUND);
+    cr_assert_eq(account_store_get_by_email(&f->accounts, "bob@x.example", &f->a, &got, &f->err),
+                 ERR_NOT_FOUND);
+    cr_assert_eq(account_store_get_by_email(&f->accounts, "' OR ''='", &f->a, &got, &f->err),
+                 ERR_NOT_FOUND);
+}
+
+CONTRACT(account_store, null_profile_strings_are_stored_empty)
+{
+    insert_ok(f,
+              &(struct account){
+                  .id = 1, .username = "alice", .email = "alice@x.example", .password_hash = "h"});
+    struct account *got = NULL;
+    cr_assert_eq(account_store_get(&f->accounts, 1, &f->a, &got, &f->err), 0);
+    cr_assert_str_eq(got->display_name, "");
+    cr_assert_str_eq(got->note, "");
+}
+
+CONTRACT(account_store, conflicts_change_nothing)
+{
+    struct account alice = sample_account(1, "Alice", "alice@x.example");
+    insert_ok(f, &alice);
+    cr_assert_eq(account_count(f), 1);
+
+    struct account dup_id = sample_account(1, "other", "other@x.example");
+    struct account dup_name = sample_account(2, "alice", "alice2@x.example");
+    struct account dup_name_upper = sample_account(3, "ALICE", "alice3@x.example");
+    struct account dup_email = sample_account(4, "alice4", "alice@x.example");
+    const struct account *dups[] = {&dup_id, &dup_name, &dup_name_upper, &dup_email};
+    for (size_t i = 0; i < sizeof(dups) / sizeof(dups[0]); i++) {
+        f->err.code = ERR_OK;
+        cr_assert_eq(account_store_insert(&f->accounts, dups[i], &f->err), ERR_CONFLICT,
+                     "duplicate %zu accepted", i);
+        cr_assert_eq(f->err.code, ERR_CONFLICT);
+        cr_assert_eq(account_count(f), 1, "duplicate %zu changed the count", i);
+    }
+    struct account *got = NULL;
+    cr_assert_eq(account_store_get(&f->accounts, 1, &f->a, &got, &f->err), 0);
+    assert_account_eq(got, &alice);
+    for (uint64_t id = 2; id <= 4; id++)
+        cr_assert_eq(account_store_get(&f->accounts, id, &f->a, &got, &f->err), ERR_NOT_FOUND);
+    cr_assert_eq(account_store_get_by_email(&f->accounts, "other@x.example", &f->a, &got, &f->err),
+                 ERR_NOT_FOUND);
+
+    /* The store still accepts what does not collide. */
+    insert_ok(
+        f, &(struct account){
+               .id = 5, .username = "alice5", .email = "alice5@x.example", .password_hash = "h"});
+    cr_assert_eq(account_count(f), 2);
+}
+
+CONTRACT(account_store, get_by_username_ignores_case)
+{
+    struct account alice = sample_account(1, "Alice", "alice@x.example");
+    insert_ok(f, &alice);
+    const char *spellings[] = {"Alice", "alice", "ALICE", "aLiCe"};
+    for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
+        struct account *got = NULL;
+        cr_assert_eq(
+            account_store_get_by_username(&f->accounts, spellings[i], &f->a, &got, &f->err), 0,
+            "%s: %s", spellings[i], f->err.msg);
+        assert_account_eq(got, &alice); /* username comes back as typed: "Alice" */
+    }
+}
+
+CONTRACT(account_store, get_by_email)
+{
+    struct account a1 = sample_account(1, "alice", "alice@x.example");
+    struct account a2 = sample_account(2, "bob", "o'brien+\"tag\"@x.example");
+    insert_ok(f, &a1);
+    insert_ok(f, &a2);
+    struct account *got = NULL;
+    cr_assert_eq(
+        account_store_get_by_email(&f->accounts, "o'brien+\"tag\"@x.example", &f->a, &got, &f->err),
+        0, "%s", f->err.msg);
+    assert_account_eq(got, &a2);
+    cr_assert_eq(account_store_get_by_email(&f->accounts, "alice@x.example", &f->a, &got, &f->err),
+                 0);
+    assert_account_eq(got, &a1);
+}
+
+CONTRACT(account_store, count)
+{
+    cr_assert_eq(account_count(f), 0);
+    char name[32], email[64];
+    for (uint64_t i = 1; i <= 25; i++) {
+        snprintf(name, sizeof(name), "user%" PRIu64, i);
+        snprintf(email, sizeof(email), "user%" PRIu64 "@x.example", i);
+        struct account acct = sample_account(i, name, email);
+        insert_ok(f, &acct);
+    }
+    cr_assert_eq(account_count(f), 25);
+}
+
+/* ---- app_store ---- */
+
+CONTRACT(app_store, insert_get_round_trips_every_field)
+{
+    struct oauth_app want = sample_app(77, "client-'id'-ü");
+    cr_assert_eq(app_store_insert(&f->apps, &want, &f->err), 0, "%s", f->err.msg);
+    struct oauth_app *got = NULL;
+    cr_assert_eq(app_store_get_by_client_id(&f->apps, "client-'id'-ü", &f->a, &got, &f->err), 0,
+                 "%s", f->err.msg);
+    assert_app_eq(got, &want);
+    cr_assert_eq(app_store_get(&f->apps, 77, &f->a, &got, &f->err), 0, "%s", f->err.msg);
+    assert_app_eq(got, &want);
+
+    struct oauth_app bare = sample_app(78, "c2");
+    bare.website = NULL; /* stored as "" */
+    cr_assert_eq(app_store_insert(&f->apps, &bare, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(app_store_get(&f->apps, 78, &f->a, &got, &f->err), 0);
+    cr_assert_str_eq(got->website, "");
+}
+
+CONTRACT(app_store, missing_is_not_found)
+{
+    struct oauth_app *got = NULL;
+    cr_assert_eq(app_store_get(&f->apps, 1, &f->a, &got, &f->err), ERR_NOT_FOUND);
+    cr_assert_eq(app_store_get_by_client_id(&f->apps, "nope", &f->a, &got, &f->err), ERR_NOT_FOUND);
+    struct oauth_app app = sample_app(1, "abc");
+    cr_assert_eq(app_store_insert(&f->apps, &app, &f->err), 0);
+    cr_assert_eq(app_store_get_by_client_id(&f->apps, "ABC", &f->a, &got, &f->err), ERR_NOT_FOUND,
+                 "client ids are compared exactly");
+    cr_assert_eq(app_store_get(&f->apps, 2, &f->a, &got, &f->err), ERR_NOT_FOUND);
+}
+
+CONTRACT(app_store, conflicts_change_nothing)
+{
+    struct oauth_app app = sample_app(1, "abc");
+    cr_assert_eq(app_store_insert(&f->apps, &app, &f->err), 0);
+    struct oauth_app dup_client = sample_app(2, "abc");
+    dup_client.name = "impostor";
+    struct oauth_app dup_id = sample_app(1, "def");
+    cr_assert_eq(app_store_insert(&f->apps, &dup_client, &f->err), ERR_CONFLICT);
+    cr_assert_eq(f->err.code, ERR_CONFLICT);
+    cr_assert_eq(app_store_insert(&f->apps, &dup_id, &f->err), ERR_CONFLICT);
+    struct oauth_app *got = NULL;
+    cr_assert_eq(app_store_get_by_client_id(&f->apps, "abc", &f->a, &got, &f->err), 0);
+    assert_app_eq(got, &app);
+    cr_assert_eq(app_store_get(&f->apps, 2, &f->a, &got, &f->err), ERR_NOT_FOUND);
+    cr_assert_eq(app_store_get_by_client_id(&f->apps, "def", &f->a, &got, &f->err), ERR_NOT_FOUND);
+}
+
+/* ---- token_store ---- */
+
+CONTRACT(token_store, revoke_and_check)
+{
+    const uint64_t big = UINT64_C(9223372036854775807);
+    bool revoked = true;
+    cr_assert_eq(token_store_is_revoked(&f->tokens, 10, &revoked, &f->err), 0, "%s", f->err.msg);
+    cr_assert_not(revoked);
+    cr_assert_eq(token_store_revoke(&f->tokens, 10, 5, 1795957323004, &f->err), 0, "%s",
+                 f->err.msg);
+    cr_assert_eq(token_store_revoke(&f->tokens, big, 0, 1795957323005, &f->err), 0, "%s",
+                 f->err.msg);
+    cr_assert_eq(token_store_is_revoked(&f->tokens, 10, &revoked, &f->err), 0);
+    cr_assert(revoked);
+    cr_assert_eq(token_store_is_revoked(&f->tokens, big, &revoked, &f->err), 0);
+    cr_assert(revoked);
+    cr_assert_eq(token_store_is_revoked(&f->tokens, 11, &revoked, &f->err), 0);
+    cr_assert_not(revoked);
+}
+
+CONTRACT(token_store, revoking_twice_is_fine)
+{
+    cr_assert_eq(token_store_revoke(&f->tokens, 10, 5, 1000, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(token_store_revoke(&f->tokens, 10, 5, 2000, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(token_store_revoke(&f->tokens, 10, 6, 3000, &f->err), 0, "%s", f->err.msg);
+    bool revoked = false;
+    cr_assert_eq(token_store_is_revoked(&f->tokens, 10, &revoked, &f->err), 0);
+    cr_assert(revoked);
+}
+
+/* ---- sqlite_db: only the database ---- */
+
+/* Runs a query returning one integer on a separate raw connection. */
+static int64_t raw_int(const char *path, const char *sql)
+{
+    sqlite3 *h = NULL;
+    cr_assert_eq(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sqlite3_errmsg(h));
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
+Test(sqlite_db, data_survives_reopen_and_migrations_run_once)
+{
+    struct tmpdb t;
+    tmpdb_init(&t);
+    struct err err = {0};
+    struct arena a;
+    arena_init(&a, 0);
+
+    struct sqlite_db *db = open_db(t.path);
+    cr_assert_eq(sqlite_db_migrations_applied(db), threadly_migrations_len);
+    struct account_store accounts = account_store_sqlite(db);
+    struct app_store apps = app_store_sqlite(db);
+    struct token_store tokens = token_store_sqlite(db);
+    struct account acct = sample_account(1, "Alice", "alice@x.example");
+    struct oauth_app app = sample_app(2, "cid");
+    cr_assert_eq(account_store_insert(&accounts, &acct, &err), 0, "%s", err.msg);
+    cr_assert_eq(app_store_insert(&apps, &app, &err), 0, "%s", err.msg);
+    cr_assert_eq(token_store_revoke(&tokens, 3, 1, 1000, &err), 0, "%s", err.msg);
+    int64_t applied_at = raw_int(t.path, "SELECT max(applied_at) FROM schema_migrations");
+    sqlite_db_close(db);
+
+    for (int round = 0; round < 2; round++) {
+        db = open_db(t.path);
+        cr_assert_eq(sqlite_db_migrations_applied(db), 0, "reopen applied a migration again");
+        accounts = account_store_sqlite(db);
+        apps = app_store_sqlite(db);
+        tokens = token_store_sqlite(db);
+        struct account *got_acct = NULL;
+        cr_assert_eq(account_store_get_by_username(&accounts, "alice", &a, &got_acct, &err), 0,
+                     "%s", err.msg);
+        assert_account_eq(got_acct, &acct);
+        struct oauth_app *got_app = NULL;
+        cr_assert_eq(app_store_get(&apps, 2, &a, &got_app, &err), 0, "%s", err.msg);
+        assert_app_eq(got_app, &app);
+        bool revoked = false;
+        cr_assert_eq(token_store_is_revoked(&tokens, 3, &revoked, &err), 0);
+        cr_assert(revoked);
+        sqlite_db_close(db);
+    }
+
+    /* One row per migration file, untouched by the reopens; the file is in WAL mode. */
+    cr_assert_eq(raw_int(t.path, "SELECT count(*) FROM schema_migrations"),
+                 (int64_t)threadly_migrations_len);
+    cr_assert_eq(raw_int(t.path, "SELECT max(version) FROM schema_migrations"),
+                 threadly_migrations[threadly_migrations_len - 1].version);
+    cr_assert_eq(raw_int(t.path, "SELECT max(applied_at) FROM schema_migrations"), applied_at);
+    cr_assert_eq(raw_int(t.path, "SELECT count(*) FROM pragma_journal_mode WHERE "
+                                 "journal_mode = 'wal'"),
+                 1);
+    arena_release(&a);
+    tmpdb_remove(&t);
+}
+
+Test(sqlite_db, migrations_are_embedded_in_order)
+{
+    cr_assert_geq(threadly_migrations_len, 1);
+    cr_assert_eq(threadly_migrations[0].version, 1);
+    cr_assert_str_eq(threadly_migrations[0].name, "001_accounts_apps_tokens");
+    cr_assert_not_null(strstr(threadly_migrations[0].sql, "CREATE TABLE accounts"));
+    for (size_t i = 1; i < threadly_migrations_len; i++)
+        cr_assert_gt(threadly_migrations[i].version, threadly_migrations[i - 1].version);
+}
+
+Test(sqlite_db, failed_migration_rolls_back_and_fails_open)
+{
+    struct tmpdb t;
+    tmpdb_init(&t);
+    const struct db_migration good = {1, "001_good", "CREATE TABLE good (a BIGINT);"};
+    const struct db_migration bad[] = {
+        good, {2, "002_bad", "CREATE TABLE half (a BIGINT); CREATE TABLE oops (;"}};
+    struct err err = {0};
+    cr_assert_null(sqlite_db_open_migrations(t.path, bad, 2, &err));
+    cr_assert_eq(err.code, ERR_INTERNAL);
+    cr_assert_not_null(strstr(err.msg, "002_bad"), "%s", err.msg);
+    cr_assert_not_null(strstr(err.msg, t.path), "%s", err.msg);
+    cr_assert_eq(raw_int(t.path, "SELECT count(*) FROM schema_migrations"), 1);
+    cr_assert_eq(raw_int(t.path, "SELECT count(*) FROM sqlite_master WHERE name = 'half'"), 0);
+
+    /* Fixed, the second one applies alone; decreasing versions are refused. */
+    const struct db_migration fixed[] = {good, {2, "002_fixed", "CREATE TABLE half (a BIGINT);"}};
+    struct sqlite_db *db = sqlite_db_open_migrations(t.path, fixed, 2, &err);
+    cr_assert_not_null(db, "%s", err.msg);
+    cr_assert_eq(sqlite_db_migrations_applied(db), 1);
+    sqlite_db_close(db);
+    const struct db_migration unordered[] = {fixed[1], good};
+    cr_assert_null(sqlite_db_open_migrations(t.path, unordered, 2, &err));
+    cr_assert_eq(err.code, ERR_INVALID);
+    tmpdb_remove(&t);
+}
+
+Test(sqlite_db, bad_paths_fail_with_a_clear_error)
+{
+    struct err err = {0};
+    cr_assert_null(sqlite_db_open("/nonexistent-threadly-dir/sub/threadly.db", &err));
+    cr_assert_eq(err.code, ERR_UNAVAILABLE);
+    cr_assert_not_null(strstr(err.msg, "/nonexistent-threadly-dir/sub/threadly.db"), "%s", err.msg);
+    cr_assert_not_null(strstr(err.msg, "unable to open"), "%s", err.msg);
+
+    cr_assert_null(sqlite_db_open(":memory:", &err));
+    cr_assert_eq(err.code, ERR_INVALID);
+    cr_assert_null(sqlite_db_open("", &err));
+    cr_assert_eq(err.code, ERR_INVALID);
+    cr_assert_null(sqlite_db_open(NULL, NULL)); /* err may be NULL */
+
+    struct tmpdb t;
+    tmpdb_init(&t);
+    cr_assert_null(sqlite_db_open(t.dir, &err), "a directory opened as a database");
+    cr_assert_neq(err.code, ERR_OK);
+    cr_assert_not_null(strstr(err.msg, t.dir), "%s", err.msg);
+
+    FILE *fp = fopen(t.path, "w");
+    cr_assert_not_null(fp);
+    for (int i = 0; i < 256; i++)
+        fputs("this is not an SQLite database, just garbage text\n", fp);
+    fclose(fp);
+    cr_assert_null(sqlite_db_open(t.path, &err));
+    cr_assert_eq(err.code, ERR_INTERNAL);
+    cr_assert_not_null(strstr(err.msg, "not a database"), "%s", err.msg);
+    tmpdb_remove(&t);
+}
+
+Test(sqlite_db, ping)
+{
+    struct tmpdb t;
+    tmpdb_init(&t);
+    struct sqlite_db *db = open_db(t.path);
+    struct err err = {0};
+    cr_assert_eq(sqlite_db_ping(db, &err), 0, "%s", err.msg);
+    cr_assert_eq(sqlite_db_ping(db, &err), 0, "%s", err.msg);
+    sqlite_db_close(db);
+    tmpdb_remove(&t);
+}
+
+#define WRITERS 4
+#define PER_WRITER 200
+
+struct writer {
+    struct sqlite_db *db;
+    int n;
+    int failures;
+    struct err err; /* the first failure */
+};
+
+static void *writer_main(void *p)
+{
+    struct writer *w = p;
+    struct account_store accounts = account_store_sqlite(w->db);
+    struct token_store tokens = token_store_sqlite(w->db);
+    struct arena a;
+    arena_init(&a, 0);
+    for (int i = 0; i < PER_WRITER; i++) {
+        char name[32], email[64];
+        uint64_t id = (uint64_t)w->n * 1000 + (uint64_t)i + 1;
+        snprintf(name, sizeof(name), "w%d_user%d", w->n, i);
+        snprintf(email, sizeof(email), "w%d_user%d@x.example", w->n, i);
+        struct account acct = sample_account(id, name, email);
+        struct account *got = NULL;
+        bool revoked = false;
+        struct err err = {0};
+        if (account_store_insert(&accounts, &acct, &err) != 0 ||
+            account_store_get(&accounts, id, &a, &got, &err) != 0 ||
+            token_store_revoke(&tokens, id, id, 1, &err) != 0 ||
+            token_store_is_revoked(&tokens, id, &revoked, &err) != 0 || !revoked ||
+            sqlite_db_ping(w->db, &err) != 0) {
+            if (w->failures++ == 0)
+                w->err = err;
+        }
+        arena_reset(&a);
+    }
+    arena_release(&a);
+    return NULL;
+}
+
+Test(sqlite_db, concurrent_writers)
+{
+    struct tmpdb t;
+    tmpdb_init(&t);
+    struct sqlite_db *db = open_db(t.path);
+    struct writer w[WRITERS];
+    pthread_t th[WRITERS];
+    /* Twice, so the second round's threads reuse the connections of exited ones. */
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < WRITERS; i++) {
+            w[i] = (struct writer){.db = db, .n = round * WRITERS + i};
+            cr_assert_eq(pthread_create(&th[i], NULL, writer_main, &w[i]), 0);
+        }
+        for (int i = 0; i < WRITERS; i++) {
+            pthread_join(th[i], NULL);
+            cr_assert_eq(w[i].failures, 0, "writer %d: %d failures, first: %s (%s)", i,
+                         w[i].failures, w[i].err.msg, err_code_name(w[i].err.code));
+        }
+    }
+
+    struct account_store accounts = account_store_sqlite(db);
+    struct err err = {0};
+    int64_t n = 0;
+    cr_assert_eq(account_store_count(&accounts, &n, &err), 0, "%s", err.msg);
+    cr_assert_eq(n, 2 * WRITERS * PER_WRITER);
+    struct arena a;
+    arena_init(&a, 0);
+    for (int k = 0; k < 2 * WRITERS; k++) {
+        for (int i = 0; i < PER_WRITER; i++) {
+            char name[32];
+            snprintf(name, sizeof(name), "W%d_USER%d", k, i);
+            struct account *got = NULL;
+            cr_assert_eq(account_store_get_by_username(&accounts, name, &a, &got, &err), 0,
+                         "%s: %s", name, err.msg);
+            cr_assert_eq(got->id, (uint64_t)k * 1000 + (uint64_t)i + 1);
+        }
+        arena_reset(&a);
+    }
+    arena_release(&a);
+    sqlite_db_close(db);
+    tmpdb_remove(&t);
+}
+
+Test(sqlite_db, two_databases_in_one_process)
+{
+    struct tmpdb t1, t2;
+    tmpdb_init(&t1);
+    tmpdb_init(&t2);
+    struct sqlite_db *db1 = open_db(t1.path), *db2 = open_db(t2.path);
+    struct account_store s1 = account_store_sqlite(db1), s2 = account_store_sqlite(db2);
+    struct err err = {0};
+    struct account acct = sample_account(1, "alice", "alice@x.example");
+    cr_assert_eq(account_store_insert(&s1, &acct, &err), 0, "%s", err.msg);
+    cr_assert_eq(account_store_insert(&s2, &acct, &err), 0, "%s", err.msg);
+    int64_t n1 = 0, n2 = 0;
+    cr_assert_eq(account_store_count(&s1, &n1, &err), 0);
+    cr_assert_eq(account_store_count(&s2, &n2, &err), 0);
+    cr_assert_eq(n1 + n2, 2);
+    sqlite_db_close(db1);
+    cr_assert_eq(account_store_count(&s2, &n2, &err), 0);
+    sqlite_db_close(db2);
+    tmpdb_remove(&t1);
+    tmpdb_remove(&t2);
+}
