@@ -1,15 +1,37 @@
-/* main.c - threadly-service's composition root: reads the configuration, wires the adapters
- * and runs the HTTP server until SIGINT/SIGTERM. No logic lives here. */
+/* main.c - threadly-service's composition root: reads the configuration, picks and wires the
+ * adapters, and runs the HTTP server until SIGINT/SIGTERM. No logic lives here. */
+#include "lib/base/random.h"
 #include "lib/base/xalloc.h"
 #include "lib/http/service.h"
+#include "services/threadly/adapters/http/api.h"
 #include "services/threadly/adapters/http/instance_http.h"
+#include "services/threadly/adapters/sodium/crypto_sodium.h"
+#include "services/threadly/adapters/sqlite/db_sqlite.h"
+#include "services/threadly/adapters/sqlite/stores_sqlite.h"
+#include "services/threadly/app/auth.h"
 #include "services/threadly/domain/instance.h"
+
+#include <stdio.h>
+#include <string.h>
 
 static const struct config_option options[] = {
     SERVICE_COMMON_OPTIONS("THREADLY_CORE_PORT", "8080", "THREADLY_CORE_NODE_ID", "1"),
     {"public-url", "THREADLY_PUBLIC_URL", CONFIG_STRING, "http://127.0.0.1:8000", 0, 0,
      "Base URL clients use (the gateway's), e.g. https://threadly.example; gives the instance "
      "domain and the streaming URL."},
+    {"db", "THREADLY_DB", CONFIG_STRING, NULL, 0, 0,
+     "Database: sqlite:PATH (default sqlite:<data-dir>/threadly/threadly.db). "
+     "postgres://... is not built yet."},
+    {"jwt-key", "THREADLY_JWT_KEY", CONFIG_STRING, NULL, 0, 0,
+     "Ed25519 key signing access tokens (created if absent; default "
+     "<data-dir>/threadly/jwt-ed25519.key; the public half is written beside it as .pub)."},
+    {"token-ttl", "THREADLY_TOKEN_TTL", CONFIG_INT, "0", 0, 315360000,
+     "Access token lifetime in seconds; 0 = tokens do not expire (Mastodon clients cannot "
+     "refresh them)."},
+    {"argon2-ops", "THREADLY_ARGON2_OPS", CONFIG_INT, "2", 1, 10,
+     "Argon2id iterations for password hashes."},
+    {"argon2-mem-kib", "THREADLY_ARGON2_MEM_KIB", CONFIG_INT, "19456", 8, 1048576,
+     "Argon2id memory per hash in KiB (tests use the minimum, 8)."},
     {"title", "THREADLY_TITLE", CONFIG_STRING, "Threadly", 0, 0, "Instance title."},
     {"description", "THREADLY_DESCRIPTION", CONFIG_STRING,
      "A light and fast Threads-like social server.", 0, 0, "Short plain-text description."},
@@ -21,12 +43,46 @@ static const struct config_option options[] = {
      "Longest status, in characters."},
 };
 
+static int db_ready(void *ctx, struct err *err)
+{
+    return sqlite_db_ping(ctx, err);
+}
+
+/* Opens the store named by --db. Adapters are chosen by name here and nowhere else. */
+static struct sqlite_db *open_db(struct service *svc, struct core *core, struct err *err)
+{
+    const char *db = config_str(&svc->config, "db");
+    char path[4096];
+    if (!db) {
+        snprintf(path, sizeof(path), "%s/threadly.db", svc->data_dir);
+    } else if (strncmp(db, "sqlite:", 7) == 0 && db[7]) {
+        snprintf(path, sizeof(path), "%s", db + 7);
+    } else if (strncmp(db, "postgres://", 11) == 0 || strncmp(db, "postgresql://", 13) == 0) {
+        err_set(err, ERR_INVALID, "--db: unknown store 'pgsql' (not built yet)");
+        return NULL;
+    } else {
+        err_set(err, ERR_INVALID, "--db: '%s' is neither sqlite:PATH nor postgres://...", db);
+        return NULL;
+    }
+    struct sqlite_db *sdb = sqlite_db_open(path, err);
+    if (!sdb)
+        return NULL;
+    core->accounts = account_store_sqlite(sdb);
+    core->apps = app_store_sqlite(sdb);
+    core->tokens = token_store_sqlite(sdb);
+    log_printf(&svc->log, LOG_INFO, NULL, "database sqlite:%s (%zu migrations applied)", path,
+               sqlite_db_migrations_applied(sdb));
+    return sdb;
+}
+
 int main(int argc, char **argv)
 {
     struct service svc;
     struct instance_settings settings = {0};
-    struct instance_stats stats = {0}; /* no accounts or statuses are stored yet */
     struct instance_http instance = {0};
+    struct core core = {0};
+    struct api api = {0};
+    struct sqlite_db *db = NULL;
     struct err err = {0};
     bool stop;
     int rc = service_boot(&svc, "threadly-service", "threadly",
@@ -35,28 +91,70 @@ int main(int argc, char **argv)
                           options, sizeof(options) / sizeof(options[0]), argc, argv, &stop);
     if (stop)
         goto out;
-
+    rc = 2;
     if (instance_settings_set_url(&settings, config_str(&svc.config, "public-url"), &err)) {
         log_printf(&svc.log, LOG_ERROR, NULL, "--public-url: %s", err.msg);
-        rc = 2;
         goto out;
     }
+    rc = 1;
+    if (crypto_sodium_init(&err))
+        goto fail;
+    db = open_db(&svc, &core, &err);
+    if (!db) {
+        rc = err.code == ERR_INVALID ? 2 : 1;
+        goto fail;
+    }
+    const char *key = config_str(&svc.config, "jwt-key");
+    char key_path[4096];
+    snprintf(key_path, sizeof(key_path), "%s", key ? key : "");
+    if (!key)
+        snprintf(key_path, sizeof(key_path), "%s/jwt-ed25519.key", svc.data_dir);
+    if (token_signer_sodium_open(key_path, &core.signer, &err))
+        goto fail;
+    core.passwords =
+        password_hasher_sodium_new((unsigned long long)config_int(&svc.config, "argon2-ops"),
+                                   (unsigned long long)config_int(&svc.config, "argon2-mem-kib"));
+    core.clock = &clock_system;
+    core.random = &random_system;
+    core.ids = &svc.ids;
+    core.registrations_open = config_bool(&svc.config, "registrations");
+    core.token_ttl_ms = config_int(&svc.config, "token-ttl") * 1000;
+    if (auth_init(&core, &err))
+        goto fail;
+
     settings.title = config_str(&svc.config, "title");
     settings.short_description = config_str(&svc.config, "description");
     settings.description = settings.short_description;
     settings.email = config_str(&svc.config, "contact-email");
-    settings.registrations = config_bool(&svc.config, "registrations");
-    settings.approval_required = false;
+    settings.registrations = core.registrations_open;
     settings.max_characters = (int)config_int(&svc.config, "max-characters");
     settings.max_media_attachments = 4;
     settings.characters_reserved_per_url = 23;
-    instance_http_register(svc.http, &instance, &settings, &stats);
+    instance_http_register(svc.http, &instance, &settings, &core.accounts);
+
+    api.core = &core;
+    api.settings = &settings;
+    api.log = &svc.log;
+    oauth_http_register(svc.http, &api);
+    accounts_http_register(svc.http, &api);
+    http_ops_add_check(&svc.ops, "database", db_ready, db);
 
     rc = service_listen(&svc);
     if (rc == 0)
         service_wait(&svc);
+    goto out;
+fail:
+    log_printf(&svc.log, LOG_ERROR, NULL, "cannot start: %s", err.msg);
 out:
-    service_release(&svc);
+    service_release(&svc); /* stops the HTTP server before its users are freed */
+    account_store_close(&core.accounts);
+    app_store_close(&core.apps);
+    token_store_close(&core.tokens);
+    sqlite_db_close(db);
+    if (core.passwords.ops)
+        password_hasher_sodium_free(&core.passwords);
+    if (core.signer.ops)
+        token_signer_sodium_free(&core.signer);
     instance_http_release(&instance);
     return rc;
 }

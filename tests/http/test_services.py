@@ -70,7 +70,7 @@ class ThreadlyServiceTest(unittest.TestCase):
         self.assertEqual((r.status, data), (200, b"OK"))
         r, j = self.svc.json("GET", "/ready")
         self.assertEqual(r.status, 200)
-        self.assertEqual(j["checks"], {"data_dir": "ok"})
+        self.assertEqual(j["checks"], {"data_dir": "ok", "database": "ok"})
 
     def test_metrics_pass_promtool(self):
         self.svc.request("GET", "/api/v1/instance")

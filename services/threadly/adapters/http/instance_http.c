@@ -1,9 +1,10 @@
 /* instance_http.c - the Instance entity in its V1 and V2 shapes (mastodon/documentation
- * entities/V1_Instance.md and entities/Instance.md). Both are rendered once at startup and
- * served without copying: clients call them on every start. */
+ * entities/V1_Instance.md and entities/Instance.md). Both are cached and re-rendered every
+ * few seconds: clients call them on every start, and they need not cost a query. */
 #include "services/threadly/adapters/http/instance_http.h"
 
 #include "lib/base/buf.h"
+#include "lib/base/clock.h"
 #include "lib/base/xalloc.h"
 
 #include <string.h>
@@ -84,18 +85,46 @@ static char *dump(json_t *j, size_t *len)
     return text;
 }
 
+/* Re-renders both entities with fresh counts. Called with ih->lock held. A store that is
+ * down keeps the previous rendering: the instance stays readable. */
+static void render(struct instance_http *ih)
+{
+    struct instance_stats stats = {0};
+    struct err err = {0};
+    if (ih->accounts && account_store_count(ih->accounts, &stats.user_count, &err) != 0 &&
+        ih->v1_json)
+        return;
+    struct buf thumb = BUF_INIT;
+    buf_appendf(&thumb, "%s%s", ih->settings->base_url, DEFAULT_IMAGE_PATH);
+    free(ih->v1_json);
+    free(ih->v2_json);
+    ih->v1_json = dump(render_v1(ih->settings, &stats, thumb.data), &ih->v1_len);
+    ih->v2_json = dump(render_v2(ih->settings, &stats, thumb.data), &ih->v2_len);
+    buf_release(&thumb);
+    ih->rendered_at = clock_monotonic_ms();
+}
+
+static void serve(struct instance_http *ih, struct http_res *res, bool v2)
+{
+    pthread_mutex_lock(&ih->lock);
+    if (clock_monotonic_ms() - ih->rendered_at >= INSTANCE_REFRESH_MS)
+        render(ih);
+    /* Copied under the lock: a later refresh frees the cached text. */
+    http_res_bytes(res, 200, "application/json; charset=utf-8", v2 ? ih->v2_json : ih->v1_json,
+                   v2 ? ih->v2_len : ih->v1_len);
+    pthread_mutex_unlock(&ih->lock);
+}
+
 static void get_v1(struct http_req *req, struct http_res *res, void *ctx)
 {
-    struct instance_http *ih = ctx;
     (void)req;
-    http_res_static(res, 200, "application/json; charset=utf-8", ih->v1_json, ih->v1_len);
+    serve(ctx, res, false);
 }
 
 static void get_v2(struct http_req *req, struct http_res *res, void *ctx)
 {
-    struct instance_http *ih = ctx;
     (void)req;
-    http_res_static(res, 200, "application/json; charset=utf-8", ih->v2_json, ih->v2_len);
+    serve(ctx, res, true);
 }
 
 static void get_default_image(struct http_req *req, struct http_res *res, void *ctx)
@@ -118,14 +147,12 @@ static void streaming_on_rest_host(struct http_req *req, struct http_res *res, v
 
 void instance_http_register(struct http_server *s, struct instance_http *ih,
                             const struct instance_settings *settings,
-                            const struct instance_stats *stats)
+                            struct account_store *accounts)
 {
-    struct buf thumb = BUF_INIT;
-    buf_appendf(&thumb, "%s%s", settings->base_url, DEFAULT_IMAGE_PATH);
     ih->settings = settings;
-    ih->v1_json = dump(render_v1(settings, stats, thumb.data), &ih->v1_len);
-    ih->v2_json = dump(render_v2(settings, stats, thumb.data), &ih->v2_len);
-    buf_release(&thumb);
+    ih->accounts = accounts;
+    pthread_mutex_init(&ih->lock, NULL);
+    render(ih);
     http_route(s, HTTP_GET, "/api/v1/instance", get_v1, ih);
     http_route(s, HTTP_GET, "/api/v2/instance", get_v2, ih);
     http_route(s, HTTP_GET, DEFAULT_IMAGE_PATH, get_default_image, ih);
@@ -134,6 +161,9 @@ void instance_http_register(struct http_server *s, struct instance_http *ih,
 
 void instance_http_release(struct instance_http *ih)
 {
+    if (!ih->settings)
+        return;
+    pthread_mutex_destroy(&ih->lock);
     free(ih->v1_json);
     free(ih->v2_json);
     ih->v1_json = ih->v2_json = NULL;

@@ -1,0 +1,37 @@
+/* api.h - what the Mastodon API handlers of threadly-service share: the use-case core, the
+ * instance settings (for URLs), the logger; and helpers for authentication and for mapping
+ * use-case outcomes to Mastodon's error responses. */
+#ifndef SERVICES_THREADLY_ADAPTERS_HTTP_API_H
+#define SERVICES_THREADLY_ADAPTERS_HTTP_API_H
+
+#include "lib/http/http.h"
+#include "services/threadly/app/auth.h"
+#include "services/threadly/domain/account.h"
+#include "services/threadly/domain/instance.h"
+
+struct api {
+    struct core *core;
+    const struct instance_settings *settings;
+    struct logger *log;
+};
+
+/* Authenticates the request's bearer token (Authorization header, or the access_token
+ * parameter) and checks it allows `scope`; with user_required, app-only tokens are refused.
+ * On failure the response is already set (401 or 403) and false is returned. */
+bool api_authenticate(struct api *api, struct http_req *req, struct http_res *res,
+                      const char *scope, bool user_required, struct principal *out);
+/* 422 {"error": "Validation failed: ...", "details": {...}} */
+void api_validation_error(struct http_res *res, const struct validation *v);
+/* Maps a store or use-case error code to a response (and logs err). */
+void api_error(struct api *api, struct http_req *req, struct http_res *res, int code,
+               const struct err *err);
+/* The Account entity; with_source adds `source` (for verify_credentials). */
+json_t *api_account_json(const struct api *api, const struct account *acct, bool with_source);
+
+/* The Token entity: access_token, token_type, scope, created_at (unix seconds). */
+json_t *api_token_json(const struct token_grant *g);
+
+void oauth_http_register(struct http_server *s, struct api *api);
+void accounts_http_register(struct http_server *s, struct api *api);
+
+#endif

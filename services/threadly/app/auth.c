@@ -1,0 +1,316 @@
+/* auth.c - apps, grants, revocation, sign-up and bearer authentication. */
+#include "services/threadly/app/auth.h"
+
+#include "lib/base/buf.h"
+#include "services/threadly/domain/account.h"
+
+#include <string.h>
+
+#define APP_NAME_MAX 255
+#define URI_MAX 2000
+#define CLIENT_TOKEN_BYTES 32
+
+/* Compares secrets in time that does not depend on where they differ. */
+static bool secret_eq(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    unsigned char diff = na != nb;
+    for (size_t i = 0; i < na && i < nb; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+/* An absolute URI: scheme ":" rest, no spaces or control characters, no fragment. */
+static bool uri_ok(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (n == 0 || n > URI_MAX)
+        return false;
+    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+        return false;
+    while (i < n && s[i] != ':') {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '-' || c == '.'))
+            return false;
+        i++;
+    }
+    if (i == n || i + 1 == n)
+        return false;
+    for (size_t j = 0; j < n; j++)
+        if ((unsigned char)s[j] <= 0x20 || s[j] == 0x7f || s[j] == '#')
+            return false;
+    return true;
+}
+
+static bool redirect_uris_ok(const char *uris)
+{
+    const char *p = uris;
+    int count = 0;
+    for (;;) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (!uri_ok(p, len))
+            return false;
+        count++;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return count > 0 && strlen(uris) <= URI_MAX * 4;
+}
+
+int auth_create_app(struct core *c, const struct app_request *r, struct arena *a,
+                    struct oauth_app **out, struct validation *v, struct err *err)
+{
+    const char *scopes = r->scopes && *r->scopes ? r->scopes : "read";
+    const char *website = r->website ? r->website : "";
+    if (!r->client_name || !*r->client_name)
+        validation_add(v, "name", "ERR_BLANK", "can't be blank");
+    else if (strlen(r->client_name) > APP_NAME_MAX ||
+             !utf8_valid(r->client_name, strlen(r->client_name)))
+        validation_add(v, "name", "ERR_TOO_LONG", "is too long");
+    if (!r->redirect_uris || !*r->redirect_uris)
+        validation_add(v, "redirect_uri", "ERR_BLANK", "can't be blank");
+    else if (!redirect_uris_ok(r->redirect_uris))
+        validation_add(v, "redirect_uri", "ERR_INVALID", "must be an absolute URI");
+    if (!oauth_scopes_valid(scopes))
+        validation_add(v, "scopes", "ERR_INVALID", "must be valid");
+    if (*website && !uri_ok(website, strlen(website)))
+        validation_add(v, "website", "ERR_INVALID", "is invalid");
+    if (!validation_ok(v))
+        return ERR_INVALID;
+
+    struct oauth_app *app = arena_calloc(a, 1, sizeof(*app));
+    char *norm = arena_alloc(a, OAUTH_SCOPES_MAX);
+    char *id = arena_alloc(a, 64), *secret = arena_alloc(a, 64);
+    oauth_scopes_normalise(scopes, norm);
+    random_token(c->random, CLIENT_TOKEN_BYTES, id);
+    random_token(c->random, CLIENT_TOKEN_BYTES, secret);
+    app->id = idgen_next(c->ids);
+    app->name = r->client_name;
+    app->website = website;
+    app->redirect_uris = r->redirect_uris;
+    app->scopes = norm;
+    app->client_id = id;
+    app->client_secret = secret;
+    app->created_at_ms = clock_now_ms(c->clock);
+    int rc = app_store_insert(&c->apps, app, err);
+    if (rc)
+        return rc;
+    *out = app;
+    return 0;
+}
+
+static enum grant_error store_error(int rc)
+{
+    return rc == ERR_NOT_FOUND ? GRANT_INVALID_CLIENT : GRANT_UNAVAILABLE;
+}
+
+/* Loads and authenticates the client. */
+static enum grant_error client(struct core *c, const char *client_id, const char *secret,
+                               struct arena *a, struct oauth_app **app, struct err *err)
+{
+    if (!client_id || !secret || !*client_id)
+        return GRANT_INVALID_CLIENT;
+    int rc = app_store_get_by_client_id(&c->apps, client_id, a, app, err);
+    if (rc)
+        return store_error(rc);
+    return secret_eq((*app)->client_secret, secret) ? GRANT_OK : GRANT_INVALID_CLIENT;
+}
+
+static enum grant_error grant_scope(const struct oauth_app *app, const char *requested,
+                                    char out[OAUTH_SCOPES_MAX])
+{
+    const char *want = requested && *requested ? requested : app->scopes;
+    if (!oauth_scopes_valid(want) || !oauth_scopes_subset(want, app->scopes))
+        return GRANT_INVALID_SCOPE;
+    oauth_scopes_normalise(want, out);
+    return GRANT_OK;
+}
+
+static enum grant_error issue(struct core *c, uint64_t app_id, uint64_t account_id,
+                              const char *scope, struct token_grant *out, struct err *err)
+{
+    struct token_claims claims = {0};
+    claims.jti = idgen_next(c->ids);
+    claims.account_id = account_id;
+    claims.app_id = app_id;
+    strcpy(claims.scope, scope);
+    claims.iat_ms = clock_now_ms(c->clock);
+    claims.exp_ms = c->token_ttl_ms ? claims.iat_ms + c->token_ttl_ms : 0;
+    if (token_signer_sign(&c->signer, &claims, out->access_token, err))
+        return GRANT_UNAVAILABLE;
+    strcpy(out->scope, scope);
+    out->created_at_ms = claims.iat_ms;
+    out->account_id = account_id;
+    return GRANT_OK;
+}
+
+enum grant_error auth_password_grant(struct core *c, const char *client_id,
+                                     const char *client_secret, const char *username,
+                                     const char *password, const char *scope,
+                                     struct token_grant *out, struct err *err)
+{
+    struct arena a;
+    struct oauth_app *app;
+    struct account *acct = NULL;
+    char granted[OAUTH_SCOPES_MAX];
+    arena_init(&a, 0);
+    enum grant_error ge = client(c, client_id, client_secret, &a, &app, err);
+    if (ge == GRANT_OK)
+        ge = grant_scope(app, scope, granted);
+    if (ge == GRANT_OK && (!username || !*username || !password))
+        ge = GRANT_INVALID_REQUEST;
+    if (ge == GRANT_OK) {
+        /* toot and doorkeeper send the email as "username"; accept a username as well. */
+        char *key = arena_strdup(&a, username);
+        int rc;
+        if (strchr(key, '@')) {
+            account_fold_case(key);
+            rc = account_store_get_by_email(&c->accounts, key, &a, &acct, err);
+        } else {
+            rc = account_store_get_by_username(&c->accounts, key, &a, &acct, err);
+        }
+        if (rc && rc != ERR_NOT_FOUND)
+            ge = GRANT_UNAVAILABLE;
+        /* Verify against a real hash of the same cost even for unknown users, so that the
+         * answer takes as long and says as little whether or not the account exists. */
+        bool ok = password_hasher_verify(&c->passwords, acct ? acct->password_hash : c->dummy_hash,
+                                         password);
+        if (ge == GRANT_OK && (!acct || !ok))
+            ge = GRANT_INVALID_GRANT;
+    }
+    if (ge == GRANT_OK)
+        ge = issue(c, app->id, acct->id, granted, out, err);
+    arena_release(&a);
+    return ge;
+}
+
+enum grant_error auth_client_credentials_grant(struct core *c, const char *client_id,
+                                               const char *client_secret, const char *scope,
+                                               struct token_grant *out, struct err *err)
+{
+    struct arena a;
+    struct oauth_app *app;
+    char granted[OAUTH_SCOPES_MAX];
+    arena_init(&a, 0);
+    enum grant_error ge = client(c, client_id, client_secret, &a, &app, err);
+    if (ge == GRANT_OK)
+        ge = grant_scope(app, scope, granted);
+    if (ge == GRANT_OK)
+        ge = issue(c, app->id, 0, granted, out, err);
+    arena_release(&a);
+    return ge;
+}
+
+enum grant_error auth_revoke(struct core *c, const char *client_id, const char *client_secret,
+                             const char *token, struct err *err)
+{
+    struct arena a;
+    struct oauth_app *app;
+    struct token_claims claims;
+    arena_init(&a, 0);
+    enum grant_error ge = client(c, client_id, client_secret, &a, &app, err);
+    if (ge == GRANT_OK && !token)
+        ge = GRANT_INVALID_REQUEST;
+    if (ge == GRANT_OK &&
+        token_signer_verify(&c->signer, token, clock_now_ms(c->clock), &claims, NULL) == 0 &&
+        claims.app_id == app->id &&
+        token_store_revoke(&c->tokens, claims.jti, claims.account_id, clock_now_ms(c->clock), err))
+        ge = GRANT_UNAVAILABLE;
+    arena_release(&a);
+    return ge;
+}
+
+int auth_init(struct core *c, struct err *err)
+{
+    return password_hasher_hash(&c->passwords, "not a password of anyone", c->dummy_hash, err);
+}
+
+int auth_authenticate(struct core *c, const char *bearer, struct principal *out, struct err *err)
+{
+    bool revoked = false;
+    if (!bearer || !*bearer)
+        return err_set(err, ERR_FORBIDDEN, "no access token");
+    if (token_signer_verify(&c->signer, bearer, clock_now_ms(c->clock), &out->claims, err))
+        return ERR_FORBIDDEN;
+    int rc = token_store_is_revoked(&c->tokens, out->claims.jti, &revoked, err);
+    if (rc)
+        return rc;
+    if (revoked)
+        return err_set(err, ERR_FORBIDDEN, "token %llu was revoked",
+                       (unsigned long long)out->claims.jti);
+    return 0;
+}
+
+int auth_sign_up(struct core *c, const struct principal *app_token, const struct signup_request *r,
+                 struct token_grant *out, struct validation *v, struct err *err)
+{
+    struct arena a;
+    struct account *existing;
+    struct oauth_app *app;
+    int rc;
+    if (!c->registrations_open)
+        return err_set(err, ERR_FORBIDDEN, "registrations are closed");
+    if (!oauth_scope_allows(app_token->claims.scope, "write:accounts"))
+        return err_set(err, ERR_FORBIDDEN, "token lacks write:accounts");
+    account_check_username(r->username, v);
+    account_check_email(r->email, v);
+    account_check_password(r->password, v);
+    if (!r->agreement)
+        validation_add(v, "agreement", "ERR_ACCEPTED", "must be accepted");
+    if (r->locale && strlen(r->locale) > 16)
+        validation_add(v, "locale", "ERR_INCLUSION", "is not included in the list");
+    arena_init(&a, 0);
+    char *email = r->email ? arena_strdup(&a, r->email) : NULL;
+    if (email)
+        account_fold_case(email);
+    if (validation_ok(v)) {
+        rc = account_store_get_by_username(&c->accounts, r->username, &a, &existing, err);
+        if (rc == 0)
+            validation_add(v, "username", "ERR_TAKEN", "is already taken");
+        else if (rc != ERR_NOT_FOUND)
+            goto out;
+        rc = account_store_get_by_email(&c->accounts, email, &a, &existing, err);
+        if (rc == 0)
+            validation_add(v, "email", "ERR_TAKEN", "is already taken");
+        else if (rc != ERR_NOT_FOUND)
+            goto out;
+    }
+    if (!validation_ok(v)) {
+        rc = ERR_INVALID;
+        goto out;
+    }
+    rc = app_store_get(&c->apps, app_token->claims.app_id, &a, &app, err);
+    if (rc) {
+        rc = rc == ERR_NOT_FOUND ? err_set(err, ERR_FORBIDDEN, "app is gone") : rc;
+        goto out;
+    }
+    char hash[PASSWORD_HASH_MAX];
+    rc = password_hasher_hash(&c->passwords, r->password, hash, err);
+    if (rc)
+        goto out;
+    struct account acct = {0};
+    acct.id = idgen_next(c->ids);
+    acct.username = r->username;
+    acct.email = email;
+    acct.display_name = "";
+    acct.note = "";
+    acct.password_hash = hash;
+    acct.discoverable = true;
+    acct.created_at_ms = clock_now_ms(c->clock);
+    rc = account_store_insert(&c->accounts, &acct, err);
+    if (rc == ERR_CONFLICT) {
+        /* Lost a race with another sign-up between the checks and the insert. */
+        validation_add(v, "username", "ERR_TAKEN", "is already taken");
+        rc = ERR_INVALID;
+        goto out;
+    }
+    if (rc)
+        goto out;
+    rc = issue(c, app->id, acct.id, app->scopes, out, err) == GRANT_OK ? 0 : ERR_INTERNAL;
+out:
+    arena_release(&a);
+    return rc;
+}

@@ -1,0 +1,78 @@
+/* auth.h - use cases of apps, tokens and accounts: register an app, obtain a token (password
+ * and client_credentials grants), revoke it, sign up, and authenticate a bearer token.
+ * Results are allocated in the caller's arena. */
+#ifndef SERVICES_THREADLY_APP_AUTH_H
+#define SERVICES_THREADLY_APP_AUTH_H
+
+#include "lib/base/arena.h"
+#include "services/threadly/app/core.h"
+#include "services/threadly/domain/validation.h"
+
+/* Outcomes the HTTP adapter maps to statuses: 0, ERR_INVALID with v filled (422),
+ * ERR_FORBIDDEN, ERR_NOT_FOUND, or a store's ERR_UNAVAILABLE / ERR_INTERNAL. */
+
+/* Prepares c for the use cases below (a decoy password hash of the configured cost). */
+int auth_init(struct core *c, struct err *err);
+
+struct app_request {
+    const char *client_name;
+    const char *redirect_uris; /* '\n'-separated */
+    const char *scopes;        /* NULL: "read" */
+    const char *website;       /* NULL: "" */
+};
+
+int auth_create_app(struct core *c, const struct app_request *r, struct arena *a,
+                    struct oauth_app **out, struct validation *v, struct err *err);
+
+/* A token for the app identified by client_id/client_secret. */
+struct token_grant {
+    char access_token[TOKEN_MAX];
+    char scope[OAUTH_SCOPES_MAX];
+    int64_t created_at_ms;
+    uint64_t account_id; /* 0 for app tokens */
+};
+
+/* Why a grant was refused, in OAuth's words (RFC 6749 section 5.2). */
+enum grant_error {
+    GRANT_OK = 0,
+    GRANT_INVALID_CLIENT,  /* 401 */
+    GRANT_INVALID_GRANT,   /* 400: wrong username or password */
+    GRANT_INVALID_SCOPE,   /* 400 */
+    GRANT_INVALID_REQUEST, /* 400 */
+    GRANT_UNAVAILABLE,     /* 503: a store is down */
+};
+
+enum grant_error auth_password_grant(struct core *c, const char *client_id,
+                                     const char *client_secret, const char *username,
+                                     const char *password, const char *scope,
+                                     struct token_grant *out, struct err *err);
+enum grant_error auth_client_credentials_grant(struct core *c, const char *client_id,
+                                               const char *client_secret, const char *scope,
+                                               struct token_grant *out, struct err *err);
+/* Revokes token if it was issued to this client; an unknown or foreign token is not an error
+ * (RFC 7009). */
+enum grant_error auth_revoke(struct core *c, const char *client_id, const char *client_secret,
+                             const char *token, struct err *err);
+
+/* Who is calling: the verified claims of a bearer token. */
+struct principal {
+    struct token_claims claims;
+};
+
+/* 0, or ERR_FORBIDDEN for a missing, malformed, forged, expired or revoked token (401). */
+int auth_authenticate(struct core *c, const char *bearer, struct principal *out, struct err *err);
+
+struct signup_request {
+    const char *username;
+    const char *email;
+    const char *password;
+    bool agreement;
+    const char *locale;
+};
+
+/* Creates an account for an app token (claims.account_id == 0) and issues a user token
+ * for the same app. ERR_FORBIDDEN when registrations are closed. */
+int auth_sign_up(struct core *c, const struct principal *app_token, const struct signup_request *r,
+                 struct token_grant *out, struct validation *v, struct err *err);
+
+#endif

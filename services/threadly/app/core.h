@@ -1,0 +1,30 @@
+/* core.h - what threadly-service's use cases work with: the outbound ports, the clock, ids
+ * and randomness, and the limits from configuration. Built by main.c (or by a test with mem
+ * adapters and fakes); the use cases only read it. */
+#ifndef SERVICES_THREADLY_APP_CORE_H
+#define SERVICES_THREADLY_APP_CORE_H
+
+#include "lib/base/clock.h"
+#include "lib/base/id.h"
+#include "lib/base/random.h"
+#include "services/threadly/ports/account_store.h"
+#include "services/threadly/ports/app_store.h"
+#include "services/threadly/ports/password_hasher.h"
+#include "services/threadly/ports/token_signer.h"
+#include "services/threadly/ports/token_store.h"
+
+struct core {
+    struct account_store accounts;
+    struct app_store apps;
+    struct token_store tokens;
+    struct password_hasher passwords;
+    struct token_signer signer;
+    const struct clock *clock;
+    const struct random *random;
+    struct idgen *ids;
+    bool registrations_open;
+    int64_t token_ttl_ms; /* 0: tokens do not expire (Mastodon clients cannot refresh) */
+    char dummy_hash[PASSWORD_HASH_MAX]; /* set by auth_init */
+};
+
+#endif
