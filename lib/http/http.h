@@ -85,8 +85,11 @@ bool http_req_arg_bool(const struct http_req *req, const char *name, bool def, b
 json_t *http_req_json(const struct http_req *req);
 /* The raw body (NUL-terminated) and its length; NULL when there is none. */
 const char *http_req_body(const struct http_req *req, size_t *len);
-/* The client's address as text. */
+/* The peer's address as text. */
 const char *http_req_remote(struct http_req *req);
+/* The client's address: the peer, or, when the peer is a proxy on loopback (our gateway), the
+ * last address it appended to X-Forwarded-For. */
+const char *http_req_client_ip(struct http_req *req);
 
 /* Response. The last body call wins. Default: 500 with an empty JSON error. */
 void http_res_header(struct http_res *res, const char *name, const char *value);

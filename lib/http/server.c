@@ -466,3 +466,21 @@ const char *http_req_remote(struct http_req *req)
         snprintf(req->remote, sizeof(req->remote), "unknown");
     return req->remote;
 }
+
+const char *http_req_client_ip(struct http_req *req)
+{
+    const char *peer = http_req_remote(req);
+    if (strcmp(peer, "127.0.0.1") != 0 && strcmp(peer, "::1") != 0)
+        return peer;
+    const char *xff = http_req_header(req, "X-Forwarded-For");
+    if (!xff || !*xff)
+        return peer;
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    while (*last == ' ')
+        last++;
+    size_t n = strcspn(last, " ");
+    if (n == 0 || n >= 64)
+        return peer;
+    return arena_strndup(&req->arena, last, n);
+}

@@ -1,6 +1,7 @@
 /* main.c - threadly-service's composition root: reads the configuration, picks and wires the
  * adapters, and runs the HTTP server until SIGINT/SIGTERM. No logic lives here. */
 #include "lib/base/random.h"
+#include "lib/base/ratelimit.h"
 #include "lib/base/xalloc.h"
 #include "lib/http/service.h"
 #include "services/threadly/adapters/http/api.h"
@@ -32,6 +33,10 @@ static const struct config_option options[] = {
      "Argon2id iterations for password hashes."},
     {"argon2-mem-kib", "THREADLY_ARGON2_MEM_KIB", CONFIG_INT, "19456", 8, 1048576,
      "Argon2id memory per hash in KiB (tests use the minimum, 8)."},
+    {"login-limit", "THREADLY_LOGIN_LIMIT", CONFIG_INT, "25", 1, 1000000,
+     "Password logins (POST /oauth/token) allowed per client IP in 5 minutes."},
+    {"signup-limit", "THREADLY_SIGNUP_LIMIT", CONFIG_INT, "5", 1, 1000000,
+     "Sign-ups (POST /api/v1/accounts) allowed per client IP in 30 minutes."},
     {"title", "THREADLY_TITLE", CONFIG_STRING, "Threadly", 0, 0, "Instance title."},
     {"description", "THREADLY_DESCRIPTION", CONFIG_STRING,
      "A light and fast Threads-like social server.", 0, 0, "Short plain-text description."},
@@ -135,6 +140,10 @@ int main(int argc, char **argv)
     api.core = &core;
     api.settings = &settings;
     api.log = &svc.log;
+    api.login_limit =
+        ratelimit_new((int)config_int(&svc.config, "login-limit"), 5 * 60 * 1000, 100000);
+    api.signup_limit =
+        ratelimit_new((int)config_int(&svc.config, "signup-limit"), 30 * 60 * 1000, 100000);
     oauth_http_register(svc.http, &api);
     accounts_http_register(svc.http, &api);
     http_ops_add_check(&svc.ops, "database", db_ready, db);
@@ -156,5 +165,7 @@ out:
     if (core.signer.ops)
         token_signer_sodium_free(&core.signer);
     instance_http_release(&instance);
+    ratelimit_free(api.login_limit);
+    ratelimit_free(api.signup_limit);
     return rc;
 }

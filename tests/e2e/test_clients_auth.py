@@ -20,7 +20,8 @@ CORE = os.environ["THREADLY_CORE_BIN"]
 class ClientsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.svc = Service(CORE, "--argon2-ops", "1", "--argon2-mem-kib", "8")
+        cls.svc = Service(CORE, "--argon2-ops", "1", "--argon2-mem-kib", "8",
+                          "--signup-limit", "1000", "--login-limit", "1000")
         cls.base = "http://127.0.0.1:%d" % cls.svc.port
         # Mastodon.py's create_account needs the app token, which it gets itself.
         cls.client_id, cls.client_secret = Mastodon.create_app(

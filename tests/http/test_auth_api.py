@@ -9,7 +9,8 @@ import urllib.parse
 from harness import Service
 
 CORE = os.environ["THREADLY_CORE_BIN"]
-FAST = ("--argon2-ops", "1", "--argon2-mem-kib", "8")
+FAST = ("--argon2-ops", "1", "--argon2-mem-kib", "8", "--signup-limit", "1000",
+        "--login-limit", "1000")
 
 
 def form(d):
@@ -210,6 +211,37 @@ class AuthApiTest(unittest.TestCase):
             r, j = self.svc.json("GET", path)
             self.assertEqual(r.status, 404, path)
             self.assertIn("error", j)
+
+
+class RateLimitTest(unittest.TestCase):
+    def test_sign_up_and_login_are_limited_per_client_ip(self):
+        svc = Service(CORE, "--argon2-ops", "1", "--argon2-mem-kib", "8", "--signup-limit", "2",
+                      "--login-limit", "3")
+        try:
+            t = AuthApiTest()
+            t.svc = svc
+            app = t.app()
+            for i in range(2):
+                r, j = t.sign_up(app, "rl%d" % i, "rl%d@example.org" % i)
+                self.assertEqual(r.status, 200, j)
+                self.assertEqual(r.getheader("X-RateLimit-Remaining"), str(1 - i))
+            r, j = t.sign_up(app, "rl9", "rl9@example.org")
+            self.assertEqual((r.status, j), (429, {"error": "Too many requests"}))
+            self.assertEqual(r.getheader("X-RateLimit-Limit"), "2")
+            self.assertRegex(r.getheader("X-RateLimit-Reset"), r"^\d{4}-\d\d-\d\dT.*\.\d{3}Z$")
+            r, j = svc.json("GET", "/api/v1/accounts/lookup?acct=rl9")
+            self.assertEqual(r.status, 404)  # the refused sign-up changed nothing
+            # behind the gateway, each client has its own budget
+            r, j = svc.json("POST", "/api/v1/accounts", form({
+                "username": "rl9", "email": "rl9@example.org", "password": "long enough pw",
+                "agreement": "1", "locale": "en"}),
+                dict(FORM, Authorization="Bearer " + t.app_token(app),
+                     **{"X-Forwarded-For": "203.0.113.7"}))
+            self.assertEqual(r.status, 200, j)
+            codes = [t.login(app, "rl0", "wrong password")[0].status for _ in range(4)]
+            self.assertEqual(codes, [400, 400, 400, 429])
+        finally:
+            self.assertEqual(svc.terminate(), 0)
 
 
 class PersistenceTest(unittest.TestCase):

@@ -15,7 +15,8 @@ static void sign_up(struct http_req *req, struct http_res *res, void *ctx)
     struct err err = {0};
     struct token_grant g;
     bool ok = true;
-    if (!api_authenticate(api, req, res, NULL, false, &app))
+    if (!api_authenticate(api, req, res, NULL, false, &app) ||
+        !api_rate_limit(api, api->signup_limit, req, res))
         return;
     struct signup_request r = {
         http_req_arg(req, "username"), http_req_arg(req, "email"), http_req_arg(req, "password"),

@@ -4,6 +4,7 @@
 #include "lib/base/buf.h"
 #include "lib/base/clock.h"
 #include "lib/base/id.h"
+#include "lib/base/ratelimit.h"
 #include "lib/base/xalloc.h"
 
 #include <stdio.h>
@@ -163,4 +164,22 @@ json_t *api_account_json(const struct api *api, const struct account *a, bool wi
     free(uri);
     free(img);
     return j;
+}
+
+bool api_rate_limit(struct api *api, struct ratelimit *rl, struct http_req *req,
+                    struct http_res *res)
+{
+    struct ratelimit_state st;
+    if (!rl)
+        return true;
+    bool ok = ratelimit_hit(rl, http_req_client_ip(req), clock_now_ms(api->core->clock), &st);
+    struct arena *a = http_req_arena(req);
+    char *reset = arena_alloc(a, CLOCK_ISO_LEN);
+    clock_format_iso(st.reset_ms, reset);
+    http_res_header(res, "X-RateLimit-Limit", arena_sprintf(a, "%d", st.limit));
+    http_res_header(res, "X-RateLimit-Remaining", arena_sprintf(a, "%d", st.remaining));
+    http_res_header(res, "X-RateLimit-Reset", reset);
+    if (!ok)
+        http_res_error(res, 429, "Too many requests");
+    return ok;
 }

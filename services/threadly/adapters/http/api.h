@@ -9,11 +9,20 @@
 #include "services/threadly/domain/account.h"
 #include "services/threadly/domain/instance.h"
 
+struct ratelimit;
+
 struct api {
     struct core *core;
     const struct instance_settings *settings;
     struct logger *log;
+    struct ratelimit *login_limit;  /* POST /oauth/token per client IP */
+    struct ratelimit *signup_limit; /* POST /api/v1/accounts per client IP */
 };
+
+/* Counts a hit against rl for the client's IP. On refusal the response is set (429 with
+ * X-RateLimit-* headers) and false is returned. */
+bool api_rate_limit(struct api *api, struct ratelimit *rl, struct http_req *req,
+                    struct http_res *res);
 
 /* Authenticates the request's bearer token (Authorization header, or the access_token
  * parameter) and checks it allows `scope`; with user_required, app-only tokens are refused.

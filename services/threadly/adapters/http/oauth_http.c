@@ -150,6 +150,8 @@ static void token(struct http_req *req, struct http_res *res, void *ctx)
     /* Token responses must not be cached (RFC 6749 section 5.1). */
     http_res_header(res, "Cache-Control", "no-store");
     if (grant && strcmp(grant, "password") == 0) {
+        if (!api_rate_limit(api, api->login_limit, req, res))
+            return;
         ge = auth_password_grant(api->core, id, secret, http_req_arg(req, "username"),
                                  http_req_arg(req, "password"), scope, &g, &err);
     } else if (grant && strcmp(grant, "client_credentials") == 0) {
