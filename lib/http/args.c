@@ -301,3 +301,9 @@ const char *http_req_body(const struct http_req *req, size_t *len)
         *len = req->body.len;
     return req->body.len ? req->body.data : NULL;
 }
+
+size_t http_req_query(const struct http_req *req, const struct http_kv **out)
+{
+    *out = req->query;
+    return req->nquery;
+}

@@ -28,22 +28,24 @@ enum http_method {
 struct http_server;
 struct http_req;
 struct http_res;
+struct http_kv;
 
 /* A handler fills res. It must not keep req or res after it returns. */
 typedef void (*http_handler_fn)(struct http_req *req, struct http_res *res, void *ctx);
 
 struct http_server_config {
-    const char *bind;         /* IPv4 or IPv6 literal; NULL or "" = all interfaces */
-    int port;                 /* 0 = pick a free port (see http_server_port) */
-    unsigned threads;         /* epoll threads; 0 = number of CPUs */
-    size_t max_body;          /* bytes; larger bodies get 413 */
-    unsigned conn_timeout_s;  /* idle keep-alive timeout */
-    unsigned conn_limit;      /* concurrent connections */
-    unsigned backlog;         /* listen(2) backlog */
-    size_t conn_memory_limit; /* per-connection buffer; bounds header and URL size */
-    bool access_log;          /* one log line per request */
-    struct logger *log;       /* required */
-    struct metrics *metrics;  /* required */
+    const char *bind;          /* IPv4 or IPv6 literal; NULL or "" = all interfaces */
+    int port;                  /* 0 = pick a free port (see http_server_port) */
+    unsigned threads;          /* epoll threads; 0 = number of CPUs */
+    size_t max_body;           /* bytes; larger bodies get 413 */
+    unsigned conn_timeout_s;   /* idle keep-alive timeout */
+    unsigned conn_limit;       /* concurrent connections */
+    unsigned backlog;          /* listen(2) backlog */
+    size_t conn_memory_limit;  /* per-connection buffer; bounds header and URL size */
+    bool access_log;           /* one log line per request */
+    unsigned blocking_threads; /* workers for http_route_blocking handlers; 0 = 2 */
+    struct logger *log;        /* required */
+    struct metrics *metrics;   /* required */
 };
 
 /* Fills cfg with the defaults (port 0, 1 MiB bodies, 60 s timeout, ...). */
@@ -55,6 +57,11 @@ struct http_server *http_server_new(const struct http_server_config *cfg);
  * wins over a parameter at the same place. GET routes also answer HEAD. */
 void http_route(struct http_server *s, unsigned methods, const char *pattern, http_handler_fn fn,
                 void *ctx);
+/* The same for a handler that is slow by design (password hashing): it runs on a small pool
+ * of worker threads while its connection is suspended, so the event threads go on serving
+ * everyone else. The handler sees the same request API. */
+void http_route_blocking(struct http_server *s, unsigned methods, const char *pattern,
+                         http_handler_fn fn, void *ctx);
 int http_server_start(struct http_server *s, struct err *err);
 /* The port actually bound (useful with port 0). */
 int http_server_port(const struct http_server *s);
@@ -81,6 +88,8 @@ size_t http_req_args(struct http_req *req, const char *name, const char ***out);
 /* Boolean parameter: absent -> def; true/True/1/false/0... -> value; anything else -> false
  * returned and *ok set false (callers answer 422). */
 bool http_req_arg_bool(const struct http_req *req, const char *name, bool def, bool *ok);
+/* Every query parameter in order (arena memory); returns the count. */
+size_t http_req_query(const struct http_req *req, const struct http_kv **out);
 /* The JSON body, if the request had one (borrowed), else NULL. */
 json_t *http_req_json(const struct http_req *req);
 /* The raw body (NUL-terminated) and its length; NULL when there is none. */

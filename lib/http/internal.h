@@ -19,6 +19,7 @@ struct http_route {
     char *seg[HTTP_MAX_SEGMENTS]; /* literal, or ":name" */
     http_handler_fn fn;
     void *ctx;
+    bool blocking;                  /* run on the worker pool */
     struct metric_series *duration; /* http_request_duration_seconds{route} */
 };
 
@@ -45,6 +46,11 @@ struct http_req {
     bool body_too_large;
     size_t body_seen; /* bytes received, kept or not */
     bool answered;
+    bool suspended;          /* handed to the worker pool */
+    bool handled;            /* the worker pool ran the handler */
+    struct http_req *next;   /* worker pool queue */
+    struct http_kv *headers; /* snapshot for handlers off the event threads */
+    size_t nheaders;
     const struct http_route *route;
     size_t nparams;
     struct http_kv params[HTTP_MAX_PARAMS];

@@ -9,6 +9,7 @@
 #include "lib/http/internal.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,8 +18,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Workers for blocking handlers: a queue under a mutex, resumed connections on completion. */
+struct http_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    struct http_req *head, *tail;
+    bool stop;
+    unsigned nthreads;
+    pthread_t *threads;
+};
+
 struct http_server {
     struct http_server_config cfg;
+    struct http_pool pool;
     struct MHD_Daemon *daemon;
     struct http_route *routes;
     int port;
@@ -66,8 +78,8 @@ struct http_server *http_server_new(const struct http_server_config *cfg)
     return s;
 }
 
-void http_route(struct http_server *s, unsigned methods, const char *pattern, http_handler_fn fn,
-                void *ctx)
+static struct http_route *add_route(struct http_server *s, unsigned methods, const char *pattern,
+                                    http_handler_fn fn, void *ctx)
 {
     ASSERT(!s->daemon);
     http_router_add(&s->routes, methods, pattern, fn, ctx);
@@ -76,6 +88,106 @@ void http_route(struct http_server *s, unsigned methods, const char *pattern, ht
         r = r->next;
     const char *label[] = {pattern};
     r->duration = metrics_series(s->durations, label);
+    return r;
+}
+
+void http_route(struct http_server *s, unsigned methods, const char *pattern, http_handler_fn fn,
+                void *ctx)
+{
+    add_route(s, methods, pattern, fn, ctx);
+}
+
+void http_route_blocking(struct http_server *s, unsigned methods, const char *pattern,
+                         http_handler_fn fn, void *ctx)
+{
+    add_route(s, methods, pattern, fn, ctx)->blocking = true;
+}
+
+static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    struct http_req *req = cls;
+    (void)kind;
+    if (req->nheaders < 64 && key && value) {
+        req->headers[req->nheaders].key = arena_strdup(&req->arena, key);
+        req->headers[req->nheaders].value = arena_strdup(&req->arena, value);
+        req->nheaders++;
+    }
+    return MHD_YES;
+}
+
+static void *pool_worker(void *arg)
+{
+    struct http_server *s = arg;
+    struct http_pool *p = &s->pool;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->head && !p->stop)
+            pthread_cond_wait(&p->cv, &p->lock);
+        struct http_req *req = p->head;
+        if (!req)
+            break; /* stopping and the queue is empty */
+        p->head = req->next;
+        if (!p->head)
+            p->tail = NULL;
+        pthread_mutex_unlock(&p->lock);
+        req->route->fn(req, &req->res, req->route->ctx);
+        req->handled = true;
+        MHD_resume_connection(req->conn);
+        pthread_mutex_lock(&p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* Hands req to the pool with its connection suspended; the headers and the peer address are
+ * copied first so that the handler never touches the connection from another thread. */
+static void pool_submit(struct http_server *s, struct http_req *req)
+{
+    struct http_pool *p = &s->pool;
+    http_req_remote(req);
+    req->headers = arena_alloc(&req->arena, 64 * sizeof(*req->headers));
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, copy_header, req);
+    req->suspended = true;
+    MHD_suspend_connection(req->conn);
+    pthread_mutex_lock(&p->lock);
+    req->next = NULL;
+    if (p->tail)
+        p->tail->next = req;
+    else
+        p->head = req;
+    p->tail = req;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void pool_start(struct http_server *s)
+{
+    struct http_pool *p = &s->pool;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->nthreads = s->cfg.blocking_threads ? s->cfg.blocking_threads : 2;
+    p->threads = xcalloc(p->nthreads, sizeof(*p->threads));
+    for (unsigned i = 0; i < p->nthreads; i++)
+        ASSERT(pthread_create(&p->threads[i], NULL, pool_worker, s) == 0);
+}
+
+/* Runs what is queued, then joins the workers. */
+static void pool_stop(struct http_server *s)
+{
+    struct http_pool *p = &s->pool;
+    if (!p->threads)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->lock);
+    for (unsigned i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    free(p->threads);
+    p->threads = NULL;
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->lock);
 }
 
 static enum http_method parse_method(const char *m)
@@ -256,6 +368,10 @@ static void dispatch(struct http_req *req)
     http_args_parse_query(req);
     if (http_args_parse_body(req))
         return;
+    if (req->route->blocking) {
+        pool_submit(s, req);
+        return;
+    }
     req->route->fn(req, &req->res, req->route->ctx);
 }
 
@@ -291,6 +407,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0; /* drain whatever is still coming */
         return MHD_YES;
     }
+    if (req->suspended) {
+        /* Resumed by the worker pool: the handler has filled the response. */
+        ASSERT(req->handled);
+        req->suspended = false;
+        return send_response(req);
+    }
     if (*upload_data_size > 0) {
         /* libmicrohttpd refuses a response queued while a body is still arriving, so an
          * oversized chunked body is read and dropped, then answered 413 at its end. A body
@@ -306,6 +428,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     dispatch(req);
+    if (req->suspended)
+        return MHD_YES;
     return send_response(req);
 }
 
@@ -389,6 +513,7 @@ int http_server_start(struct http_server *s, struct err *err)
     if (!s->daemon)
         return err_set(err, ERR_UNAVAILABLE, "cannot listen on %s:%d (in use, or no permission)",
                        bind, s->cfg.port);
+    pool_start(s);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : s->cfg.port;
     return 0;
@@ -409,6 +534,9 @@ void http_server_shutdown(struct http_server *s, int grace_ms)
     int64_t deadline = clock_monotonic_ms() + grace_ms;
     while (atomic_load(&s->inflight) > 0 && clock_monotonic_ms() < deadline)
         usleep(10 * 1000);
+    /* Finish and resume every suspended request first: libmicrohttpd must not be stopped
+     * with suspended connections. */
+    pool_stop(s);
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
 }
@@ -446,6 +574,12 @@ struct arena *http_req_arena(struct http_req *req)
 
 const char *http_req_header(struct http_req *req, const char *name)
 {
+    if (req->headers) {
+        for (size_t i = 0; i < req->nheaders; i++)
+            if (strcasecmp(req->headers[i].key, name) == 0)
+                return req->headers[i].value;
+        return NULL;
+    }
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
