@@ -2,6 +2,7 @@
  * adapters, and runs the HTTP server until SIGINT/SIGTERM. No logic lives here. */
 #include "lib/base/random.h"
 #include "lib/base/ratelimit.h"
+#include "lib/base/ttlmap.h"
 #include "lib/base/xalloc.h"
 #include "lib/http/service.h"
 #include "services/threadly/adapters/http/api.h"
@@ -75,6 +76,8 @@ static struct sqlite_db *open_db(struct service *svc, struct core *core, struct 
     core->accounts = account_store_sqlite(sdb);
     core->apps = app_store_sqlite(sdb);
     core->tokens = token_store_sqlite(sdb);
+    core->statuses = status_store_sqlite(sdb);
+    core->social = social_store_sqlite(sdb);
     log_printf(&svc->log, LOG_INFO, NULL, "database sqlite:%s (%zu migrations applied)", path,
                sqlite_db_migrations_applied(sdb));
     return sdb;
@@ -126,6 +129,10 @@ int main(int argc, char **argv)
     core.token_ttl_ms = config_int(&svc.config, "token-ttl") * 1000;
     if (auth_init(&core, &err))
         goto fail;
+    core.base_url = settings.base_url;
+    core.domain = settings.domain;
+    core.max_characters = (int)config_int(&svc.config, "max-characters");
+    core.idempotency = ttlmap_new(4096, 60 * 60 * 1000);
 
     settings.title = config_str(&svc.config, "title");
     settings.short_description = config_str(&svc.config, "description");
@@ -146,6 +153,8 @@ int main(int argc, char **argv)
         ratelimit_new((int)config_int(&svc.config, "signup-limit"), 30 * 60 * 1000, 100000);
     oauth_http_register(svc.http, &api);
     accounts_http_register(svc.http, &api);
+    statuses_http_register(svc.http, &api);
+    social_http_register(svc.http, &api);
     http_ops_add_check(&svc.ops, "database", db_ready, db);
 
     rc = service_listen(&svc);
@@ -159,6 +168,10 @@ out:
     account_store_close(&core.accounts);
     app_store_close(&core.apps);
     token_store_close(&core.tokens);
+    status_store_close(&core.statuses);
+    if (core.social.ops)
+        social_store_close(&core.social);
+    ttlmap_free(core.idempotency);
     sqlite_db_close(db);
     if (core.passwords.ops)
         password_hasher_sodium_free(&core.passwords);

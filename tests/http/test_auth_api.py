@@ -213,6 +213,39 @@ class AuthApiTest(unittest.TestCase):
             self.assertIn("error", j)
 
 
+class SlowHashTest(unittest.TestCase):
+    def test_password_hashing_does_not_stall_other_requests(self):
+        # One event thread and an expensive hash: while a login hashes on the worker pool,
+        # the event thread still answers /health.
+        import threading
+        import time
+        svc = Service(CORE, "--threads", "1", "--argon2-ops", "4", "--argon2-mem-kib",
+                      "262144", "--signup-limit", "1000", "--login-limit", "1000")
+        try:
+            t = AuthApiTest()
+            t.svc = svc
+            app = t.app()
+            r, _ = t.sign_up(app, "slow", "slow@example.org")
+            self.assertEqual(r.status, 200)
+            done = {}
+
+            def login():
+                r, _ = t.login(app, "slow")
+                done["login"] = (time.monotonic(), r.status)
+
+            th = threading.Thread(target=login)
+            th.start()
+            time.sleep(0.05)
+            r, _ = svc.request("GET", "/health")
+            health_at = time.monotonic()
+            th.join(30)
+            self.assertEqual(r.status, 200)
+            self.assertEqual(done["login"][1], 200)
+            self.assertLess(health_at, done["login"][0], "health waited for the hash")
+        finally:
+            self.assertEqual(svc.terminate(), 0)
+
+
 class RateLimitTest(unittest.TestCase):
     def test_sign_up_and_login_are_limited_per_client_ip(self):
         svc = Service(CORE, "--argon2-ops", "1", "--argon2-mem-kib", "8", "--signup-limit", "2",

@@ -7,9 +7,12 @@
 #include "lib/base/clock.h"
 #include "lib/base/id.h"
 #include "lib/base/random.h"
+#include "lib/base/ttlmap.h"
 #include "services/threadly/ports/account_store.h"
 #include "services/threadly/ports/app_store.h"
 #include "services/threadly/ports/password_hasher.h"
+#include "services/threadly/ports/social_store.h"
+#include "services/threadly/ports/status_store.h"
 #include "services/threadly/ports/token_signer.h"
 #include "services/threadly/ports/token_store.h"
 
@@ -17,6 +20,8 @@ struct core {
     struct account_store accounts;
     struct app_store apps;
     struct token_store tokens;
+    struct status_store statuses;
+    struct social_store social;
     struct password_hasher passwords;
     struct token_signer signer;
     const struct clock *clock;
@@ -25,6 +30,10 @@ struct core {
     bool registrations_open;
     int64_t token_ttl_ms; /* 0: tokens do not expire (Mastodon clients cannot refresh) */
     char dummy_hash[PASSWORD_HASH_MAX]; /* set by auth_init */
+    const char *base_url;               /* for links in rendered statuses */
+    const char *domain;                 /* our host, for mentions like @user@domain */
+    int max_characters;
+    struct ttlmap *idempotency; /* Idempotency-Key of POST /statuses; may be NULL */
 };
 
 #endif

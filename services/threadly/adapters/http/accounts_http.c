@@ -98,7 +98,7 @@ static void lookup(struct http_req *req, struct http_res *res, void *ctx)
 
 void accounts_http_register(struct http_server *s, struct api *api)
 {
-    http_route(s, HTTP_POST, "/api/v1/accounts", sign_up, api);
+    http_route_blocking(s, HTTP_POST, "/api/v1/accounts", sign_up, api);
     http_route(s, HTTP_GET, "/api/v1/accounts/verify_credentials", verify_credentials, api);
     http_route(s, HTTP_GET, "/api/v1/accounts/lookup", lookup, api);
     http_route(s, HTTP_GET, "/api/v1/accounts/:id", get_account, api);

@@ -37,10 +37,41 @@ void api_error(struct api *api, struct http_req *req, struct http_res *res, int 
 /* The Account entity; with_source adds `source` (for verify_credentials). */
 json_t *api_account_json(const struct api *api, const struct account *acct, bool with_source);
 
+/* Renders statuses for one viewer (0: anonymous) during one request, fetching each author
+ * and mentioned account once. */
+struct status_renderer {
+    struct api *api;
+    struct http_req *req;
+    uint64_t viewer;
+    size_t naccounts;
+    struct account *accounts[64]; /* cache */
+};
+
+void api_status_renderer_init(struct status_renderer *r, struct api *api, struct http_req *req,
+                              uint64_t viewer);
+/* The Status entity, or NULL with *rc set when a store fails. with_text adds `text` (delete). */
+json_t *api_status_json(struct status_renderer *r, const struct status *s, bool with_text, int *rc,
+                        struct err *err);
+/* A JSON array of statuses; NULL with *rc on failure. */
+json_t *api_status_list_json(struct status_renderer *r, const struct status_list *l, int *rc,
+                             struct err *err);
+/* Reads max_id, since_id, min_id and limit. False (and a 422 set) when one is malformed. */
+bool api_page(struct http_req *req, struct http_res *res, struct page *page, int def_limit,
+              int max_limit);
+/* Adds Mastodon's Link header for a page whose newest and oldest ids are given (nothing for an
+ * empty page): next (older, max_id) first, then prev (newer, min_id). Other query parameters
+ * are kept. */
+void api_link_header(struct api *api, struct http_req *req, struct http_res *res, uint64_t newest,
+                     uint64_t oldest);
+/* The Relationship entity of the viewer with account id. */
+json_t *api_relationship_json(uint64_t id, const struct relationship *rel);
+
 /* The Token entity: access_token, token_type, scope, created_at (unix seconds). */
 json_t *api_token_json(const struct token_grant *g);
 
 void oauth_http_register(struct http_server *s, struct api *api);
 void accounts_http_register(struct http_server *s, struct api *api);
+void statuses_http_register(struct http_server *s, struct api *api);
+void social_http_register(struct http_server *s, struct api *api);
 
 #endif

@@ -58,9 +58,9 @@ static json_t *app_json(const struct oauth_app *app, bool credentials)
             break;
         s = sp + 1;
     }
-    json_t *j =
-        json_pack("{s:s, s:s, s:s*, s:o, s:o}", "id", id, "name", app->name, "website",
-                  *app->website ? app->website : NULL, "scopes", scopes, "redirect_uris", uris);
+    json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:o}", "id", id, "name", app->name, "website",
+                          *app->website ? json_string(app->website) : json_null(), "scopes", scopes,
+                          "redirect_uris", uris);
     /* redirect_uri is deprecated but still read by clients: the URIs separated by newlines */
     json_object_set_new(j, "redirect_uri", json_string(app->redirect_uris));
     json_object_set_new(j, "vapid_key", json_string(""));
@@ -208,7 +208,8 @@ void oauth_http_register(struct http_server *s, struct api *api)
 {
     http_route(s, HTTP_POST, "/api/v1/apps", create_app, api);
     http_route(s, HTTP_GET, "/api/v1/apps/verify_credentials", verify_app, api);
-    http_route(s, HTTP_POST, "/oauth/token", token, api);
+    /* Password checks take Argon2id time: off the event threads. */
+    http_route_blocking(s, HTTP_POST, "/oauth/token", token, api);
     http_route(s, HTTP_POST, "/oauth/revoke", revoke, api);
     http_route(s, HTTP_GET, "/.well-known/oauth-authorization-server", metadata, api);
 }

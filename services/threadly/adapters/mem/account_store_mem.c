@@ -1,17 +1,11 @@
-/* account_store_mem.c - account store port in memory: an array of owned copies under a mutex.
+/* account_store_mem.c - account store port in memory: the accounts array of a mem_db (owned
+ * copies under its mutex), shared with the status and social stores that keep its counters.
  * Usernames compare ASCII case-insensitively, as SQLite's lower() does. */
 #include "lib/base/xalloc.h"
-#include "services/threadly/adapters/mem/stores_mem.h"
+#include "services/threadly/adapters/mem/db_mem.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <string.h>
-
-struct account_store_mem {
-    pthread_mutex_t mu;
-    struct account *items; /* strings owned (xstrdup) */
-    size_t n, cap;
-};
 
 static bool ascii_eq_nocase(const char *a, const char *b)
 {
@@ -46,12 +40,12 @@ static void account_copy_to_arena(const struct account *src, struct arena *a, st
 
 static int account_store_mem_insert(void *ctx, const struct account *acct, struct err *err)
 {
-    struct account_store_mem *s = ctx;
+    struct mem_db *s = ctx;
     ASSERT(acct->username && acct->email && acct->password_hash);
     int rc = 0;
     pthread_mutex_lock(&s->mu);
-    for (size_t i = 0; i < s->n; i++) {
-        const struct account *o = &s->items[i];
+    for (size_t i = 0; i < s->naccounts; i++) {
+        const struct account *o = &s->accounts[i];
         if (o->id == acct->id) {
             rc = err_set(err, ERR_CONFLICT, "account %" PRIu64 " exists", acct->id);
             goto out;
@@ -65,11 +59,8 @@ static int account_store_mem_insert(void *ctx, const struct account *acct, struc
             goto out;
         }
     }
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 16;
-        s->items = xrealloc(s->items, s->cap * sizeof(*s->items));
-    }
-    struct account *dst = &s->items[s->n++];
+    MEM_DB_RESERVE(s->accounts, s->naccounts, s->accounts_cap);
+    struct account *dst = &s->accounts[s->naccounts++];
     *dst = *acct;
     dst->username = xstrdup(acct->username);
     dst->email = xstrdup(acct->email);
@@ -82,15 +73,15 @@ out:
 }
 
 /* Finds the first account for which match(acct, key) holds and copies it into the arena. */
-static int account_store_mem_find(struct account_store_mem *s,
+static int account_store_mem_find(struct mem_db *s,
                                   bool (*match)(const struct account *, const void *),
                                   const void *key, struct arena *a, struct account **out)
 {
     int rc = ERR_NOT_FOUND;
     pthread_mutex_lock(&s->mu);
-    for (size_t i = 0; i < s->n; i++) {
-        if (match(&s->items[i], key)) {
-            account_copy_to_arena(&s->items[i], a, out);
+    for (size_t i = 0; i < s->naccounts; i++) {
+        if (match(&s->accounts[i], key)) {
+            account_copy_to_arena(&s->accounts[i], a, out);
             rc = 0;
             break;
         }
@@ -140,30 +131,23 @@ static int account_store_mem_get_by_email(void *ctx, const char *email, struct a
 
 static int account_store_mem_count(void *ctx, int64_t *out, struct err *err)
 {
-    struct account_store_mem *s = ctx;
+    struct mem_db *s = ctx;
     (void)err;
     pthread_mutex_lock(&s->mu);
-    *out = (int64_t)s->n;
+    *out = (int64_t)s->naccounts;
     pthread_mutex_unlock(&s->mu);
     return 0;
 }
 
 static void account_store_mem_close(void *ctx)
 {
-    struct account_store_mem *s = ctx;
-    if (!s)
-        return;
-    for (size_t i = 0; i < s->n; i++) {
-        struct account *o = &s->items[i];
-        free((char *)o->username);
-        free((char *)o->email);
-        free((char *)o->display_name);
-        free((char *)o->note);
-        free((char *)o->password_hash);
-    }
-    free(s->items);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
+    (void)ctx; /* the accounts belong to the mem_db */
+}
+
+/* account_store_mem_new's store owns its private mem_db. */
+static void account_store_mem_close_owned(void *ctx)
+{
+    mem_db_free(ctx);
 }
 
 static const struct account_store_ops account_store_mem_ops = {
@@ -175,9 +159,21 @@ static const struct account_store_ops account_store_mem_ops = {
     .close = account_store_mem_close,
 };
 
+static const struct account_store_ops account_store_mem_owned_ops = {
+    .insert = account_store_mem_insert,
+    .get = account_store_mem_get,
+    .get_by_username = account_store_mem_get_by_username,
+    .get_by_email = account_store_mem_get_by_email,
+    .count = account_store_mem_count,
+    .close = account_store_mem_close_owned,
+};
+
+struct account_store account_store_mem(struct mem_db *db)
+{
+    return (struct account_store){&account_store_mem_ops, db};
+}
+
 struct account_store account_store_mem_new(void)
 {
-    struct account_store_mem *s = xcalloc(1, sizeof(*s));
-    pthread_mutex_init(&s->mu, NULL);
-    return (struct account_store){&account_store_mem_ops, s};
+    return (struct account_store){&account_store_mem_owned_ops, mem_db_new()};
 }

@@ -1,0 +1,100 @@
+/* status_store.h - port: durable storage of statuses and the timelines read from them.
+ * Adapters: mem (tests), sqlite, pgsql (not yet). Thread-safe; results in the caller's arena.
+ * Counters are kept exact by the adapter in the same transaction as the change:
+ * accounts.statuses_count and last_status_at_ms of the author, replies_count of the parent. */
+#ifndef SERVICES_THREADLY_PORTS_STATUS_STORE_H
+#define SERVICES_THREADLY_PORTS_STATUS_STORE_H
+
+#include "lib/base/arena.h"
+#include "lib/base/err.h"
+#include "services/threadly/domain/status.h"
+
+/* Mastodon's pagination: results are newest first, at most limit of them.
+ * max_id: only ids < max_id. since_id: only ids > since_id, newest page.
+ * min_id: only ids > min_id, the page right after min_id (oldest first window), still
+ * returned newest first. 0 means "not given". */
+struct page {
+    uint64_t max_id, since_id, min_id;
+    int limit;
+};
+
+enum timeline_kind {
+    TIMELINE_ACCOUNT, /* statuses of account_id visible to viewer_id */
+    TIMELINE_PUBLIC,  /* public statuses of everyone */
+    TIMELINE_HOME,    /* viewer's own statuses, and those of accounts viewer follows that are
+                         public, unlisted or private; direct statuses mentioning viewer */
+};
+
+struct timeline_query {
+    enum timeline_kind kind;
+    uint64_t account_id;  /* TIMELINE_ACCOUNT */
+    uint64_t viewer_id;   /* 0: anonymous */
+    bool exclude_replies; /* TIMELINE_ACCOUNT */
+    struct page page;
+};
+
+struct status_list {
+    size_t n;
+    struct status *items; /* newest first */
+};
+
+struct status_store_ops {
+    /* Stores *s with its mentions and tags, increments the author's statuses_count, sets
+     * last_status_at_ms to created_at_ms, and increments the parent's replies_count.
+     * ERR_CONFLICT if the id is taken; ERR_NOT_FOUND if in_reply_to_id is set but absent. */
+    int (*insert)(void *ctx, const struct status *s, struct err *err);
+    /* Loads status `id`. ERR_NOT_FOUND if absent. */
+    int (*get)(void *ctx, uint64_t id, struct arena *a, struct status **out, struct err *err);
+    /* Deletes status `id` (and its mentions, tags and favourites), decrementing the counters
+     * insert incremented. Replies to it stay, as in Mastodon. ERR_NOT_FOUND if absent. */
+    int (*remove)(void *ctx, uint64_t id, struct err *err);
+    /* Direct replies to `id`, oldest first (for the context of a thread). */
+    int (*replies)(void *ctx, uint64_t id, struct arena *a, struct status_list *out,
+                   struct err *err);
+    /* A timeline page, per struct timeline_query. */
+    int (*timeline)(void *ctx, const struct timeline_query *q, struct arena *a,
+                    struct status_list *out, struct err *err);
+    void (*close)(void *ctx);
+};
+
+struct status_store {
+    const struct status_store_ops *ops;
+    void *ctx;
+};
+
+static inline int status_store_insert(struct status_store *s, const struct status *st,
+                                      struct err *err)
+{
+    return s->ops->insert(s->ctx, st, err);
+}
+
+static inline int status_store_get(struct status_store *s, uint64_t id, struct arena *a,
+                                   struct status **out, struct err *err)
+{
+    return s->ops->get(s->ctx, id, a, out, err);
+}
+
+static inline int status_store_remove(struct status_store *s, uint64_t id, struct err *err)
+{
+    return s->ops->remove(s->ctx, id, err);
+}
+
+static inline int status_store_replies(struct status_store *s, uint64_t id, struct arena *a,
+                                       struct status_list *out, struct err *err)
+{
+    return s->ops->replies(s->ctx, id, a, out, err);
+}
+
+static inline int status_store_timeline(struct status_store *s, const struct timeline_query *q,
+                                        struct arena *a, struct status_list *out, struct err *err)
+{
+    return s->ops->timeline(s->ctx, q, a, out, err);
+}
+
+static inline void status_store_close(struct status_store *s)
+{
+    if (s->ops)
+        s->ops->close(s->ctx);
+}
+
+#endif

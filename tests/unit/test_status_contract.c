@@ -1,0 +1,922 @@
+/* test_status_contract.c - contract tests of the status and social store ports: every CONTRACT
+ * case runs against each adapter (mem on one mem_db, sqlite on a fresh temporary file). The
+ * status_store_sqlite suite covers what only the database does: threads. */
+#include "lib/base/arena.h"
+#include "lib/base/xalloc.h"
+#include "services/threadly/adapters/mem/stores_mem.h"
+#include "services/threadly/adapters/sqlite/stores_sqlite.h"
+
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- temporary database files ---- */
+
+struct tmpdb {
+    char dir[256];
+    char path[320];
+};
+
+static void tmpdb_init(struct tmpdb *t)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(t->dir, sizeof(t->dir), "%s/threadly-status-XXXXXX", base && *base ? base : "/tmp");
+    cr_assert_not_null(mkdtemp(t->dir), "mkdtemp %s", t->dir);
+    snprintf(t->path, sizeof(t->path), "%s/threadly.db", t->dir);
+}
+
+static void tmpdb_remove(struct tmpdb *t)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    char p[400];
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        snprintf(p, sizeof(p), "%s%s", t->path, suffixes[i]);
+        unlink(p);
+    }
+    cr_assert_eq(rmdir(t->dir), 0, "leftover files in %s", t->dir);
+}
+
+static struct sqlite_db *open_db(const char *path)
+{
+    struct err err = {0};
+    struct sqlite_db *db = sqlite_db_open(path, &err);
+    cr_assert_not_null(db, "sqlite_db_open: %s", err.msg);
+    return db;
+}
+
+/* ---- fixture: the stores of one adapter ---- */
+
+enum adapter { ADAPTER_MEM, ADAPTER_SQLITE };
+
+struct fixture {
+    struct tmpdb tmp;
+    struct sqlite_db *db;
+    struct mem_db *mem;
+    struct account_store accounts;
+    struct status_store statuses;
+    struct social_store social;
+    struct arena a;
+    struct err err;
+};
+
+static void fixture_open(struct fixture *f, enum adapter kind)
+{
+    memset(f, 0, sizeof(*f));
+    arena_init(&f->a, 0);
+    if (kind == ADAPTER_MEM) {
+        f->mem = mem_db_new();
+        f->accounts = account_store_mem(f->mem);
+        f->statuses = status_store_mem(f->mem);
+        f->social = social_store_mem(f->mem);
+        return;
+    }
+    tmpdb_init(&f->tmp);
+    f->db = open_db(f->tmp.path);
+    f->accounts = account_store_sqlite(f->db);
+    f->statuses = status_store_sqlite(f->db);
+    f->social = social_store_sqlite(f->db);
+}
+
+static void fixture_close(struct fixture *f)
+{
+    account_store_close(&f->accounts);
+    status_store_close(&f->statuses);
+    social_store_close(&f->social);
+    arena_release(&f->a);
+    mem_db_free(f->mem);
+    if (f->db) {
+        sqlite_db_close(f->db);
+        tmpdb_remove(&f->tmp);
+    }
+}
+
+static void run_contract(enum adapter kind, void (*body)(struct fixture *))
+{
+    struct fixture f;
+    fixture_open(&f, kind);
+    body(&f);
+    fixture_close(&f);
+}
+
+/* CONTRACT(suite, name) { body using f } defines the tests suite::name_mem and
+ * suite::name_sqlite, which run the same body on each adapter. */
+#define CONTRACT(suite, name)                                                                      \
+    static void contract_##suite##_##name(struct fixture *f);                                      \
+    Test(suite, name##_mem)                                                                        \
+    {                                                                                              \
+        run_contract(ADAPTER_MEM, contract_##suite##_##name);                                      \
+    }                                                                                              \
+    Test(suite, name##_sqlite)                                                                     \
+    {                                                                                              \
+        run_contract(ADAPTER_SQLITE, contract_##suite##_##name);                                   \
+    }                                                                                              \
+    static void contract_##suite##_##name(struct fixture *f)
+
+/* ---- helpers ---- */
+
+#define ALICE 1
+#define BOB 2
+#define CAROL 3
+
+static void add_account(struct fixture *f, uint64_t id, const char *username)
+{
+    char email[64];
+    snprintf(email, sizeof(email), "%s@x.example", username);
+    struct account acct = {
+        .id = id, .username = username, .email = email, .password_hash = "h", .created_at_ms = 1};
+    cr_assert_eq(account_store_insert(&f->accounts, &acct, &f->err), 0, "%s", f->err.msg);
+}
+
+static void add_people(struct fixture *f)
+{
+    add_account(f, ALICE, "alice");
+    add_account(f, BOB, "bob");
+    add_account(f, CAROL, "carol");
+}
+
+static struct account *account(struct fixture *f, uint64_t id)
+{
+    struct account *got = NULL;
+    cr_assert_eq(account_store_get(&f->accounts, id, &f->a, &got, &f->err), 0, "%s", f->err.msg);
+    return got;
+}
+
+static struct status *status(struct fixture *f, uint64_t id)
+{
+    struct status *got = NULL;
+    cr_assert_eq(status_store_get(&f->statuses, id, &f->a, &got, &f->err), 0, "%" PRIu64 ": %s", id,
+                 f->err.msg);
+    return got;
+}
+
+static struct status plain_status(uint64_t id, uint64_t author, enum visibility v)
+{
+    return (struct status){.id = id,
+                           .account_id = author,
+                           .text = "hello",
+                           .content = "<p>hello</p>",
+                           .visibility = v,
+                           .created_at_ms = 1000 + (int64_t)id};
+}
+
+static void post(struct fixture *f, const struct status *s)
+{
+    cr_assert_eq(status_store_insert(&f->statuses, s, &f->err), 0, "status %" PRIu64 ": %s", s->id,
+                 f->err.msg);
+}
+
+static void post_simple(struct fixture *f, uint64_t id, uint64_t author, enum visibility v)
+{
+    struct status s = plain_status(id, author, v);
+    post(f, &s);
+}
+
+static void post_reply(struct fixture *f, uint64_t id, uint64_t author, uint64_t parent,
+                       uint64_t parent_author)
+{
+    struct status s = plain_status(id, author, VISIBILITY_PUBLIC);
+    s.in_reply_to_id = parent;
+    s.in_reply_to_account_id = parent_author;
+    post(f, &s);
+}
+
+static void follow(struct fixture *f, uint64_t id, uint64_t follower, uint64_t followee,
+                   bool requested)
+{
+    bool created = false;
+    cr_assert_eq(
+        social_store_follow(&f->social, id, follower, followee, requested, 5, &created, &f->err), 0,
+        "%s", f->err.msg);
+    cr_assert(created);
+}
+
+/* Asserts that the list holds exactly the n ids of want, in that order. */
+static void assert_ids(const struct status_list *got, const uint64_t *want, size_t n,
+                       const char *what)
+{
+    char buf[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < got->n && used < sizeof(buf) - 24; i++)
+        used += (size_t)snprintf(buf + used, sizeof(buf) - used, " %" PRIu64, got->items[i].id);
+    cr_assert_eq(got->n, n, "%s: %zu statuses, want %zu; got:%s", what, got->n, n, buf);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(got->items[i].id, want[i],
+                     "%s: item %zu is %" PRIu64 ", want %" PRIu64 "; got:%s", what, i,
+                     got->items[i].id, want[i], buf);
+}
+
+#define IDS(...) ((const uint64_t[]){__VA_ARGS__}), sizeof((const uint64_t[]){__VA_ARGS__}) / 8
+#define NO_IDS NULL, 0
+
+static struct status_list timeline(struct fixture *f, enum timeline_kind kind, uint64_t account_id,
+                                   uint64_t viewer, struct page page)
+{
+    struct timeline_query q = {
+        .kind = kind, .account_id = account_id, .viewer_id = viewer, .page = page};
+    if (!q.page.limit)
+        q.page.limit = 40;
+    struct status_list out = {0};
+    cr_assert_eq(status_store_timeline(&f->statuses, &q, &f->a, &out, &f->err), 0, "%s",
+                 f->err.msg);
+    return out;
+}
+
+static void assert_timeline(struct fixture *f, enum timeline_kind kind, uint64_t account_id,
+                            uint64_t viewer, const uint64_t *want, size_t n, const char *what)
+{
+    struct status_list l = timeline(f, kind, account_id, viewer, (struct page){0});
+    assert_ids(&l, want, n, what);
+}
+
+/* ---- status_store ---- */
+
+CONTRACT(status_store, insert_get_round_trips_every_field)
+{
+    add_people(f);
+    const uint64_t mentions[] = {CAROL, BOB, ALICE};
+    const char *const tags[] = {"zeta", "alpha", "mu", "ünïcode"};
+    post_simple(f, 100, BOB, VISIBILITY_PUBLIC);
+    struct status want = {
+        .id = INT64_C(9223372036854775000),
+        .account_id = ALICE,
+        .text = "Zoë's \"post\" '; DROP TABLE statuses; -- 🧵 %s ?1",
+        .content = "<p>Zoë&#39;s &quot;post&quot;</p>",
+        .spoiler_text = "cw: spoilers",
+        .visibility = VISIBILITY_PRIVATE,
+        .sensitive = true,
+        .language = "fr",
+        .in_reply_to_id = 100,
+        .in_reply_to_account_id = BOB,
+        .application_id = 77,
+        .created_at_ms = 1795957323004,
+        .nmentions = 3,
+        .mentions = mentions,
+        .ntags = 4,
+        .tags = tags,
+    };
+    post(f, &want);
+    struct status *got = status(f, want.id);
+    cr_assert_eq(got->id, want.id);
+    cr_assert_eq(got->account_id, ALICE);
+    cr_assert_str_eq(got->text, want.text);
+    cr_assert_str_eq(got->content, want.content);
+    cr_assert_str_eq(got->spoiler_text, want.spoiler_text);
+    cr_assert_eq(got->visibility, VISIBILITY_PRIVATE);
+    cr_assert(got->sensitive);
+    cr_assert_str_eq(got->language, "fr");
+    cr_assert_eq(got->in_reply_to_id, 100);
+    cr_assert_eq(got->in_reply_to_account_id, BOB);
+    cr_assert_eq(got->application_id, 77);
+    cr_assert_eq(got->created_at_ms, want.created_at_ms);
+    cr_assert_eq(got->replies_count, 0);
+    cr_assert_eq(got->favourites_count, 0);
+    cr_assert_eq(got->reblogs_count, 0);
+    cr_assert_eq(got->nmentions, 3);
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_eq(got->mentions[i], mentions[i], "mention %zu", i);
+    cr_assert_eq(got->ntags, 4);
+    for (size_t i = 0; i < 4; i++)
+        cr_assert_str_eq(got->tags[i], tags[i], "tag %zu", i);
+
+    /* No mentions, no tags, NULL optional strings, every visibility. */
+    for (int v = VISIBILITY_PUBLIC; v <= VISIBILITY_DIRECT; v++) {
+        struct status s = plain_status(200 + (uint64_t)v, CAROL, (enum visibility)v);
+        post(f, &s);
+        got = status(f, s.id);
+        cr_assert_eq(got->visibility, (enum visibility)v);
+        cr_assert_not(got->sensitive);
+        cr_assert_str_eq(got->spoiler_text, "");
+        cr_assert_str_eq(got->language, "");
+        cr_assert_eq(got->nmentions, 0);
+        cr_assert_eq(got->ntags, 0);
+        cr_assert_eq(got->in_reply_to_id, 0);
+        cr_assert_eq(got->application_id, 0);
+    }
+}
+
+CONTRACT(status_store, counters_follow_insert_and_remove)
+{
+    add_people(f);
+    post_simple(f, 10, ALICE, VISIBILITY_PUBLIC);
+    struct account *a = account(f, ALICE);
+    cr_assert_eq(a->statuses_count, 1);
+    cr_assert_eq(a->last_status_at_ms, 1010);
+    post_reply(f, 11, BOB, 10, ALICE);
+    post_reply(f, 12, CAROL, 10, ALICE);
+    post_reply(f, 13, ALICE, 10, ALICE);
+    cr_assert_eq(status(f, 10)->replies_count, 3);
+    cr_assert_eq(account(f, ALICE)->statuses_count, 2);
+    cr_assert_eq(account(f, ALICE)->last_status_at_ms, 1013);
+    cr_assert_eq(account(f, BOB)->statuses_count, 1);
+
+    cr_assert_eq(status_store_remove(&f->statuses, 12, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(status(f, 10)->replies_count, 2);
+    cr_assert_eq(account(f, CAROL)->statuses_count, 0);
+    struct status *got = NULL;
+    cr_assert_eq(status_store_get(&f->statuses, 12, &f->a, &got, &f->err), ERR_NOT_FOUND);
+
+    /* Removing the parent leaves its replies, and removing those afterwards still works. */
+    cr_assert_eq(status_store_remove(&f->statuses, 10, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(account(f, ALICE)->statuses_count, 1);
+    cr_assert_eq(status(f, 11)->in_reply_to_id, 10);
+    cr_assert_eq(status_store_remove(&f->statuses, 11, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(account(f, BOB)->statuses_count, 0);
+}
+
+CONTRACT(status_store, remove_missing_is_not_found)
+{
+    add_people(f);
+    cr_assert_eq(status_store_remove(&f->statuses, 42, &f->err), ERR_NOT_FOUND);
+    cr_assert_eq(f->err.code, ERR_NOT_FOUND);
+    post_simple(f, 42, ALICE, VISIBILITY_PUBLIC);
+    cr_assert_eq(status_store_remove(&f->statuses, 42, &f->err), 0);
+    cr_assert_eq(status_store_remove(&f->statuses, 42, &f->err), ERR_NOT_FOUND);
+    cr_assert_eq(account(f, ALICE)->statuses_count, 0);
+}
+
+CONTRACT(status_store, failed_inserts_store_nothing)
+{
+    add_people(f);
+    const uint64_t mentions[] = {BOB};
+    const char *const tags[] = {"x"};
+    struct status orphan = plain_status(20, ALICE, VISIBILITY_PUBLIC);
+    orphan.in_reply_to_id = 999;
+    orphan.in_reply_to_account_id = BOB;
+    orphan.nmentions = 1;
+    orphan.mentions = mentions;
+    orphan.ntags = 1;
+    orphan.tags = tags;
+    cr_assert_eq(status_store_insert(&f->statuses, &orphan, &f->err), ERR_NOT_FOUND);
+    cr_assert_eq(f->err.code, ERR_NOT_FOUND);
+    struct status *got = NULL;
+    cr_assert_eq(status_store_get(&f->statuses, 20, &f->a, &got, &f->err), ERR_NOT_FOUND);
+    cr_assert_eq(account(f, ALICE)->statuses_count, 0);
+    cr_assert_eq(account(f, ALICE)->last_status_at_ms, 0);
+    assert_timeline(f, TIMELINE_HOME, 0, BOB, NO_IDS, "home after failed insert");
+
+    post_simple(f, 21, ALICE, VISIBILITY_PUBLIC);
+    struct status dup = plain_status(21, BOB, VISIBILITY_PUBLIC);
+    cr_assert_eq(status_store_insert(&f->statuses, &dup, &f->err), ERR_CONFLICT);
+    cr_assert_eq(account(f, BOB)->statuses_count, 0);
+    cr_assert_eq(status(f, 21)->account_id, ALICE);
+
+    /* The same id works once the parent exists: the failed attempt left no trace. */
+    orphan.in_reply_to_id = 21;
+    post(f, &orphan);
+    cr_assert_eq(status(f, 20)->nmentions, 1);
+    cr_assert_eq(status(f, 21)->replies_count, 1);
+}
+
+CONTRACT(status_store, replies_oldest_first)
+{
+    add_people(f);
+    post_simple(f, 10, ALICE, VISIBILITY_PUBLIC);
+    post_simple(f, 11, ALICE, VISIBILITY_PUBLIC);
+    post_reply(f, 14, BOB, 10, ALICE);
+    post_reply(f, 12, CAROL, 10, ALICE);
+    post_reply(f, 15, ALICE, 11, ALICE);
+    post_reply(f, 13, ALICE, 10, ALICE);
+    post_reply(f, 16, BOB, 12, CAROL); /* a reply to a reply is not a direct reply */
+    struct status_list l = {0};
+    cr_assert_eq(status_store_replies(&f->statuses, 10, &f->a, &l, &f->err), 0, "%s", f->err.msg);
+    assert_ids(&l, IDS(12, 13, 14), "replies to 10");
+    cr_assert_eq(status_store_replies(&f->statuses, 16, &f->a, &l, &f->err), 0);
+    assert_ids(&l, NO_IDS, "replies to 16");
+    cr_assert_eq(status_store_replies(&f->statuses, 999, &f->a, &l, &f->err), 0);
+    assert_ids(&l, NO_IDS, "replies to a missing status");
+}
+
+/* Alice, Bob and Carol. Bob follows Alice; Carol asked to follow Alice (pending).
+ * Alice: 10 public, 11 unlisted, 12 private, 13 direct to Carol.
+ * Bob: 20 public, 21 private, 22 direct to Alice.
+ * Carol: 30 private mentioning Alice, 31 public. */
+static void visibility_fixture(struct fixture *f)
+{
+    add_people(f);
+    follow(f, 500, BOB, ALICE, false);
+    follow(f, 501, CAROL, ALICE, true);
+    const uint64_t to_carol[] = {CAROL}, to_alice[] = {ALICE};
+    post_simple(f, 10, ALICE, VISIBILITY_PUBLIC);
+    post_simple(f, 11, ALICE, VISIBILITY_UNLISTED);
+    post_simple(f, 12, ALICE, VISIBILITY_PRIVATE);
+    struct status s = plain_status(13, ALICE, VISIBILITY_DIRECT);
+    s.nmentions = 1;
+    s.mentions = to_carol;
+    post(f, &s);
+    post_simple(f, 20, BOB, VISIBILITY_PUBLIC);
+    post_simple(f, 21, BOB, VISIBILITY_PRIVATE);
+    s = plain_status(22, BOB, VISIBILITY_DIRECT);
+    s.nmentions = 1;
+    s.mentions = to_alice;
+    post(f, &s);
+    s = plain_status(30, CAROL, VISIBILITY_PRIVATE);
+    s.nmentions = 1;
+    s.mentions = to_alice;
+    post(f, &s);
+    post_simple(f, 31, CAROL, VISIBILITY_PUBLIC);
+}
+
+CONTRACT(status_store, public_timeline_is_public_statuses_only)
+{
+    visibility_fixture(f);
+    assert_timeline(f, TIMELINE_PUBLIC, 0, 0, IDS(31, 20, 10), "public, anonymous");
+    assert_timeline(f, TIMELINE_PUBLIC, 0, ALICE, IDS(31, 20, 10), "public, alice");
+}
+
+CONTRACT(status_store, home_timeline_rules)
+{
+    visibility_fixture(f);
+    assert_timeline(f, TIMELINE_HOME, 0, ALICE, IDS(30, 22, 13, 12, 11, 10), "home of alice");
+    assert_timeline(f, TIMELINE_HOME, 0, BOB, IDS(22, 21, 20, 12, 11, 10), "home of bob");
+    /* Carol's request is pending: only her own statuses and the direct one to her. */
+    assert_timeline(f, TIMELINE_HOME, 0, CAROL, IDS(31, 30, 13), "home of carol");
+    cr_assert_eq(social_store_accept(&f->social, CAROL, ALICE, &f->err), 0, "%s", f->err.msg);
+    assert_timeline(f, TIMELINE_HOME, 0, CAROL, IDS(31, 30, 13, 12, 11, 10),
+                    "home of carol, accepted");
+    bool removed = false;
+    cr_assert_eq(social_store_unfollow(&f->social, BOB, ALICE, &removed, &f->err), 0);
+    assert_timeline(f, TIMELINE_HOME, 0, BOB, IDS(22, 21, 20), "home of bob, unfollowed");
+}
+
+CONTRACT(status_store, account_timeline_rules)
+{
+    visibility_fixture(f);
+    assert_timeline(f, TIMELINE_ACCOUNT, ALICE, 0, IDS(11, 10), "alice, anonymous");
+    assert_timeline(f, TIMELINE_ACCOUNT, ALICE, ALICE, IDS(13, 12, 11, 10), "alice, by alice");
+    assert_timeline(f, TIMELINE_ACCOUNT, ALICE, BOB, IDS(12, 11, 10), "alice, by follower bob");
+    assert_timeline(f, TIMELINE_ACCOUNT, ALICE, CAROL, IDS(13, 11, 10), "alice, by carol");
+    assert_timeline(f, TIMELINE_ACCOUNT, BOB, ALICE, IDS(22, 20), "bob, by alice");
+    assert_timeline(f, TIMELINE_ACCOUNT, BOB, CAROL, IDS(20), "bob, by carol");
+    assert_timeline(f, TIMELINE_ACCOUNT, BOB, BOB, IDS(22, 21, 20), "bob, by bob");
+    assert_timeline(f, TIMELINE_ACCOUNT, CAROL, ALICE, IDS(31, 30), "carol, by alice");
+    assert_timeline(f, TIMELINE_ACCOUNT, CAROL, BOB, IDS(31), "carol, by bob");
+    cr_assert_eq(social_store_accept(&f->social, CAROL, ALICE, &f->err), 0, "%s", f->err.msg);
+    assert_timeline(f, TIMELINE_ACCOUNT, ALICE, CAROL, IDS(13, 12, 11, 10),
+                    "alice, by accepted carol");
+}
+
+CONTRACT(status_store, account_timeline_exclude_replies_keeps_self_replies)
+{
+    add_people(f);
+    post_simple(f, 10, ALICE, VISIBILITY_PUBLIC);
+    post_simple(f, 20, BOB, VISIBILITY_PUBLIC);
+    post_reply(f, 40, ALICE, 20, BOB);
+    post_reply(f, 41, ALICE, 10, ALICE);
+    struct timeline_query q = {.kind = TIMELINE_ACCOUNT,
+                               .account_id = ALICE,
+                               .viewer_id = BOB,
+                               .exclude_replies = true,
+                               .page = {.limit = 40}};
+    struct status_list l = {0};
+    cr_assert_eq(status_store_timeline(&f->statuses, &q, &f->a, &l, &f->err), 0, "%s", f->err.msg);
+    assert_ids(&l, IDS(41, 10), "exclude_replies");
+    q.exclude_replies = false;
+    cr_assert_eq(status_store_timeline(&f->statuses, &q, &f->a, &l, &f->err), 0);
+    assert_ids(&l, IDS(41, 40, 10), "with replies");
+}
+
+/* Asserts the page of every timeline kind over statuses 1..15 of Alice (public), as seen by
+ * Alice at home, anyone publicly and Bob on her account. */
+static void assert_page(struct fixture *f, struct page page, const uint64_t *want, size_t n,
+                        const char *what)
+{
+    static const enum timeline_kind kinds[] = {TIMELINE_HOME, TIMELINE_PUBLIC, TIMELINE_ACCOUNT};
+    for (size_t k = 0; k < 3; k++) {
+        struct status_list l =
+            timeline(f, kinds[k], ALICE, kinds[k] == TIMELINE_HOME ? ALICE : BOB, page);
+        char label[128];
+        snprintf(label, sizeof(label), "%s (kind %d)", what, (int)kinds[k]);
+        assert_ids(&l, want, n, label);
+    }
+}
+
+CONTRACT(status_store, pagination)
+{
+    add_people(f);
+    for (uint64_t id = 1; id <= 15; id++)
+        post_simple(f, id, ALICE, VISIBILITY_PUBLIC);
+    post_simple(f, 16, BOB, VISIBILITY_DIRECT); /* in no timeline here */
+    assert_page(f, (struct page){.limit = 5}, IDS(15, 14, 13, 12, 11), "limit");
+    assert_page(f, (struct page){.limit = 1}, IDS(15), "limit 1");
+    assert_page(f, (struct page){.limit = 80},
+                IDS(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1), "limit 80");
+    assert_page(f, (struct page){.max_id = 11, .limit = 5}, IDS(10, 9, 8, 7, 6), "max_id");
+    assert_page(f, (struct page){.max_id = 3, .limit = 5}, IDS(2, 1), "max_id near the end");
+    assert_page(f, (struct page){.max_id = 1, .limit = 5}, NO_IDS, "max_id at the oldest");
+    assert_page(f, (struct page){.max_id = 99, .limit = 2}, IDS(15, 14), "max_id past newest");
+    assert_page(f, (struct page){.since_id = 3, .limit = 5}, IDS(15, 14, 13, 12, 11),
+                "since_id: the newest page");
+    assert_page(f, (struct page){.since_id = 12, .limit = 5}, IDS(15, 14, 13), "since_id few");
+    assert_page(f, (struct page){.min_id = 3, .limit = 5}, IDS(8, 7, 6, 5, 4),
+                "min_id: the page right after");
+    assert_page(f, (struct page){.min_id = 12, .limit = 5}, IDS(15, 14, 13), "min_id few");
+    assert_page(f, (struct page){.min_id = 15, .limit = 5}, NO_IDS, "min_id at the newest");
+    assert_page(f, (struct page){.max_id = 6, .since_id = 3, .limit = 5}, IDS(5, 4),
+                "max_id and since_id");
+    assert_page(f, (struct page){.max_id = 12, .since_id = 3, .limit = 3}, IDS(11, 10, 9),
+                "max_id and since_id, limited");
+    assert_page(f, (struct page){.max_id = 12, .min_id = 3, .limit = 3}, IDS(6, 5, 4),
+                "max_id and min_id, limited");
+    assert_page(f, (struct page){.min_id = 3, .since_id = 5, .limit = 2}, IDS(7, 6),
+                "min_id and since_id: the higher bound wins");
+    assert_page(f, (struct page){.max_id = 4, .min_id = 3, .limit = 5}, NO_IDS, "empty window");
+
+    /* Walking back with max_id visits every status once. */
+    uint64_t max_id = 0, seen = 0;
+    for (;;) {
+        struct status_list l = timeline(f, TIMELINE_PUBLIC, 0, 0, (struct page){max_id, 0, 0, 4});
+        if (!l.n)
+            break;
+        for (size_t i = 0; i < l.n; i++)
+            cr_assert_eq(l.items[i].id, 15 - seen++);
+        max_id = l.items[l.n - 1].id;
+    }
+    cr_assert_eq(seen, 15);
+    /* And forward with min_id from the oldest (min_id 0 would mean "not given"). */
+    uint64_t min_id = 1;
+    seen = 1;
+    for (;;) {
+        struct status_list l = timeline(f, TIMELINE_PUBLIC, 0, 0, (struct page){0, 0, min_id, 4});
+        if (!l.n)
+            break;
+        for (size_t i = 0; i < l.n; i++)
+            cr_assert_eq(l.items[l.n - 1 - i].id, ++seen);
+        min_id = l.items[0].id;
+    }
+    cr_assert_eq(seen, 15);
+}
+
+/* ---- social_store: follows ---- */
+
+static struct relationship relationship(struct fixture *f, uint64_t a, uint64_t b)
+{
+    struct relationship r;
+    memset(&r, 0xff, sizeof(r));
+    cr_assert_eq(social_store_relationship(&f->social, a, b, &r, &f->err), 0, "%s", f->err.msg);
+    return r;
+}
+
+static void assert_counts(struct fixture *f, uint64_t id, int64_t followers, int64_t following)
+{
+    struct account *a = account(f, id);
+    cr_assert_eq(a->followers_count, followers, "account %" PRIu64 " followers %" PRId64, id,
+                 a->followers_count);
+    cr_assert_eq(a->following_count, following, "account %" PRIu64 " following %" PRId64, id,
+                 a->following_count);
+}
+
+CONTRACT(social_store, follow_unfollow_idempotent_with_counters)
+{
+    add_people(f);
+    follow(f, 100, ALICE, BOB, false);
+    assert_counts(f, ALICE, 0, 1);
+    assert_counts(f, BOB, 1, 0);
+    bool created = true;
+    cr_assert_eq(social_store_follow(&f->social, 101, ALICE, BOB, false, 6, &created, &f->err), 0);
+    cr_assert_not(created);
+    cr_assert_eq(social_store_follow(&f->social, 102, ALICE, BOB, true, 6, &created, &f->err), 0);
+    cr_assert_not(created, "an existing follow is left as it is");
+    assert_counts(f, ALICE, 0, 1);
+    assert_counts(f, BOB, 1, 0);
+    struct relationship r = relationship(f, ALICE, BOB);
+    cr_assert(r.following);
+    cr_assert_not(r.followed_by || r.requested || r.requested_by);
+
+    /* The row id of a follow is unique. */
+    cr_assert_eq(social_store_follow(&f->social, 100, CAROL, BOB, false, 6, &created, &f->err),
+                 ERR_CONFLICT);
+    cr_assert_not(created);
+    assert_counts(f, CAROL, 0, 0);
+    assert_counts(f, BOB, 1, 0);
+
+    bool removed = false;
+    cr_assert_eq(social_store_unfollow(&f->social, ALICE, BOB, &removed, &f->err), 0);
+    cr_assert(removed);
+    assert_counts(f, ALICE, 0, 0);
+    assert_counts(f, BOB, 0, 0);
+    cr_assert_eq(social_store_unfollow(&f->social, ALICE, BOB, &removed, &f->err), 0);
+    cr_assert_not(removed);
+    assert_counts(f, BOB, 0, 0);
+    r = relationship(f, ALICE, BOB);
+    cr_assert_not(r.following || r.followed_by || r.requested || r.requested_by);
+    follow(f, 103, ALICE, BOB, false); /* again, with a new row */
+    assert_counts(f, BOB, 1, 0);
+}
+
+CONTRACT(social_store, request_then_accept)
+{
+    add_people(f);
+    follow(f, 100, ALICE, BOB, true);
+    assert_counts(f, ALICE, 0, 0);
+    assert_counts(f, BOB, 0, 0);
+    struct relationship r = relationship(f, ALICE, BOB);
+    cr_assert(r.requested);
+    cr_assert_not(r.following || r.followed_by || r.requested_by);
+    r = relationship(f, BOB, ALICE);
+    cr_assert(r.requested_by);
+    cr_assert_not(r.following || r.followed_by || r.requested);
+
+    cr_assert_eq(social_store_accept(&f->social, BOB, ALICE, &f->err), ERR_NOT_FOUND,
+                 "the request goes the other way");
+    cr_assert_eq(social_store_accept(&f->social, ALICE, BOB, &f->err), 0, "%s", f->err.msg);
+    assert_counts(f, ALICE, 0, 1);
+    assert_counts(f, BOB, 1, 0);
+    r = relationship(f, ALICE, BOB);
+    cr_assert(r.following);
+    cr_assert_not(r.requested);
+    cr_assert_eq(social_store_accept(&f->social, ALICE, BOB, &f->err), ERR_NOT_FOUND,
+                 "already accepted");
+    cr_assert_eq(f->err.code, ERR_NOT_FOUND);
+    assert_counts(f, BOB, 1, 0);
+
+    /* Withdrawing a request changes no counter. */
+    follow(f, 101, CAROL, BOB, true);
+    bool removed = false;
+    cr_assert_eq(social_store_unfollow(&f->social, CAROL, BOB, &removed, &f->err), 0);
+    cr_assert(removed);
+    assert_counts(f, BOB, 1, 0);
+    assert_counts(f, CAROL, 0, 0);
+    cr_assert_eq(social_store_accept(&f->social, CAROL, BOB, &f->err), ERR_NOT_FOUND);
+}
+
+CONTRACT(social_store, relationship_both_ways)
+{
+    add_people(f);
+    follow(f, 100, ALICE, BOB, false);
+    follow(f, 101, BOB, ALICE, false);
+    follow(f, 102, CAROL, ALICE, true);
+    struct relationship r = relationship(f, ALICE, BOB);
+    cr_assert(r.following && r.followed_by);
+    cr_assert_not(r.requested || r.requested_by);
+    r = relationship(f, ALICE, CAROL);
+    cr_assert(r.requested_by);
+    cr_assert_not(r.following || r.followed_by || r.requested);
+    r = relationship(f, CAROL, ALICE);
+    cr_assert(r.requested);
+    cr_assert_not(r.following || r.followed_by || r.requested_by);
+    r = relationship(f, BOB, CAROL);
+    cr_assert_not(r.following || r.followed_by || r.requested || r.requested_by);
+    assert_counts(f, ALICE, 1, 1);
+    assert_counts(f, BOB, 1, 1);
+}
+
+static struct edge_list edges(struct fixture *f, enum edge_kind kind, uint64_t of, struct page page)
+{
+    struct edge_list out = {0};
+    cr_assert_eq(social_store_edges(&f->social, kind, of, &page, &f->a, &out, &f->err), 0, "%s",
+                 f->err.msg);
+    return out;
+}
+
+/* want: pairs of (row id, account id). */
+static void assert_edges(const struct edge_list *got, const uint64_t *want, size_t n2,
+                         const char *what)
+{
+    cr_assert_eq(got->n, n2 / 2, "%s: %zu edges, want %zu", what, got->n, n2 / 2);
+    for (size_t i = 0; i < got->n; i++) {
+        cr_assert_eq(got->items[i].id, want[2 * i], "%s: edge %zu id %" PRIu64, what, i,
+                     got->items[i].id);
+        cr_assert_eq(got->items[i].account_id, want[2 * i + 1], "%s: edge %zu account %" PRIu64,
+                     what, i, got->items[i].account_id);
+    }
+}
+
+CONTRACT(social_store, edges_of_each_kind_paged_by_row_id)
+{
+    add_people(f);
+    for (uint64_t id = 4; id <= 9; id++)
+        add_account(f, id, (char[]){'u', (char)('0' + id), '\0'});
+    /* Followers of Alice: 4..8 with rows 104..108 (6 only asked); Alice follows 9 and Bob. */
+    for (uint64_t id = 4; id <= 8; id++)
+        follow(f, 100 + id, id, ALICE, id == 6);
+    follow(f, 120, ALICE, 9, false);
+    follow(f, 121, ALICE, BOB, false);
+    follow(f, 122, CAROL, ALICE, true);
+    struct page all = {.limit = 40};
+    struct edge_list l = edges(f, EDGES_FOLLOWERS, ALICE, all);
+    assert_edges(&l, IDS(108, 8, 107, 7, 105, 5, 104, 4), "followers");
+    l = edges(f, EDGES_FOLLOWING, ALICE, all);
+    assert_edges(&l, IDS(121, BOB, 120, 9), "following");
+    l = edges(f, EDGES_FOLLOW_REQUESTS, ALICE, all);
+    assert_edges(&l, IDS(122, CAROL, 106, 6), "follow requests");
+    l = edges(f, EDGES_FOLLOWERS, BOB, all);
+    assert_edges(&l, IDS(121, ALICE), "followers of bob");
+    l = edges(f, EDGES_FOLLOW_REQUESTS, BOB, all);
+    assert_edges(&l, NO_IDS, "no requests");
+
+    l = edges(f, EDGES_FOLLOWERS, ALICE, (struct page){.limit = 2});
+    assert_edges(&l, IDS(108, 8, 107, 7), "followers, limit");
+    l = edges(f, EDGES_FOLLOWERS, ALICE, (struct page){.max_id = 107, .limit = 2});
+    assert_edges(&l, IDS(105, 5, 104, 4), "followers, max_id");
+    l = edges(f, EDGES_FOLLOWERS, ALICE, (struct page){.since_id = 104, .limit = 2});
+    assert_edges(&l, IDS(108, 8, 107, 7), "followers, since_id");
+    l = edges(f, EDGES_FOLLOWERS, ALICE, (struct page){.min_id = 104, .limit = 2});
+    assert_edges(&l, IDS(107, 7, 105, 5), "followers, min_id");
+
+    /* Favourited by, in favourite order. */
+    post_simple(f, 50, BOB, VISIBILITY_PUBLIC);
+    bool created;
+    const uint64_t favers[] = {CAROL, 7, ALICE};
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_eq(
+            social_store_favourite(&f->social, 300 + i, favers[i], 50, 9, &created, &f->err), 0,
+            "%s", f->err.msg);
+    l = edges(f, EDGES_FAVOURITED_BY, 50, all);
+    assert_edges(&l, IDS(302, ALICE, 301, 7, 300, CAROL), "favourited by");
+    l = edges(f, EDGES_FAVOURITED_BY, 50, (struct page){.min_id = 300, .limit = 1});
+    assert_edges(&l, IDS(301, 7), "favourited by, min_id");
+    l = edges(f, EDGES_FAVOURITED_BY, 50, (struct page){.max_id = 301, .limit = 5});
+    assert_edges(&l, IDS(300, CAROL), "favourited by, max_id");
+}
+
+/* ---- social_store: favourites ---- */
+
+CONTRACT(social_store, favourite_unfavourite_idempotent_with_counter)
+{
+    add_people(f);
+    post_simple(f, 10, ALICE, VISIBILITY_PUBLIC);
+    bool created = false, removed = false, fav = true;
+    cr_assert_eq(social_store_favourited(&f->social, BOB, 10, &fav, &f->err), 0);
+    cr_assert_not(fav);
+    cr_assert_eq(social_store_favourite(&f->social, 100, BOB, 10, 7, &created, &f->err), 0, "%s",
+                 f->err.msg);
+    cr_assert(created);
+    cr_assert_eq(status(f, 10)->favourites_count, 1);
+    cr_assert_eq(social_store_favourite(&f->social, 101, BOB, 10, 7, &created, &f->err), 0);
+    cr_assert_not(created);
+    cr_assert_eq(status(f, 10)->favourites_count, 1);
+    cr_assert_eq(social_store_favourited(&f->social, BOB, 10, &fav, &f->err), 0);
+    cr_assert(fav);
+    cr_assert_eq(social_store_favourited(&f->social, CAROL, 10, &fav, &f->err), 0);
+    cr_assert_not(fav);
+    cr_assert_eq(social_store_favourite(&f->social, 102, CAROL, 10, 7, &created, &f->err), 0);
+    cr_assert(created);
+    cr_assert_eq(status(f, 10)->favourites_count, 2);
+    /* A taken row id. */
+    cr_assert_eq(social_store_favourite(&f->social, 100, ALICE, 10, 7, &created, &f->err),
+                 ERR_CONFLICT);
+    cr_assert_not(created);
+    cr_assert_eq(status(f, 10)->favourites_count, 2);
+    /* A missing status. */
+    cr_assert_eq(social_store_favourite(&f->social, 103, ALICE, 99, 7, &created, &f->err),
+                 ERR_NOT_FOUND);
+    cr_assert_eq(f->err.code, ERR_NOT_FOUND);
+    cr_assert_not(created);
+
+    cr_assert_eq(social_store_unfavourite(&f->social, BOB, 10, &removed, &f->err), 0);
+    cr_assert(removed);
+    cr_assert_eq(status(f, 10)->favourites_count, 1);
+    cr_assert_eq(social_store_unfavourite(&f->social, BOB, 10, &removed, &f->err), 0);
+    cr_assert_not(removed);
+    cr_assert_eq(status(f, 10)->favourites_count, 1);
+    cr_assert_eq(social_store_unfavourite(&f->social, BOB, 99, &removed, &f->err), 0);
+    cr_assert_not(removed);
+    cr_assert_eq(social_store_favourited(&f->social, BOB, 10, &fav, &f->err), 0);
+    cr_assert_not(fav);
+}
+
+static void favourites(struct fixture *f, uint64_t account_id, struct page page,
+                       struct status_list *out, uint64_t **ids)
+{
+    cr_assert_eq(social_store_favourites(&f->social, account_id, &page, &f->a, out, ids, &f->err),
+                 0, "%s", f->err.msg);
+}
+
+CONTRACT(social_store, favourites_in_favourite_order_with_row_ids)
+{
+    add_people(f);
+    for (uint64_t id = 10; id <= 15; id++)
+        post_simple(f, id, ALICE, VISIBILITY_PUBLIC);
+    /* Bob favourites 13, 10, 15, 11, 14 in that order (rows 200..204); Carol favourites 12. */
+    const uint64_t order[] = {13, 10, 15, 11, 14};
+    bool created;
+    for (size_t i = 0; i < 5; i++)
+        cr_assert_eq(
+            social_store_favourite(&f->social, 200 + i, BOB, order[i], 1, &created, &f->err), 0,
+            "%s", f->err.msg);
+    cr_assert_eq(social_store_favourite(&f->social, 300, CAROL, 12, 1, &created, &f->err), 0);
+    struct status_list l = {0};
+    uint64_t *ids = NULL;
+    favourites(f, BOB, (struct page){.limit = 40}, &l, &ids);
+    assert_ids(&l, IDS(14, 11, 15, 10, 13), "favourites");
+    for (size_t i = 0; i < 5; i++)
+        cr_assert_eq(ids[i], 204 - i);
+    cr_assert_eq(l.items[0].favourites_count, 1);
+    cr_assert_str_eq(l.items[0].content, "<p>hello</p>");
+
+    favourites(f, BOB, (struct page){.limit = 2}, &l, &ids);
+    assert_ids(&l, IDS(14, 11), "favourites, limit");
+    favourites(f, BOB, (struct page){.max_id = 203, .limit = 2}, &l, &ids);
+    assert_ids(&l, IDS(15, 10), "favourites, max_id");
+    cr_assert_eq(ids[0], 202);
+    cr_assert_eq(ids[1], 201);
+    favourites(f, BOB, (struct page){.min_id = 200, .limit = 2}, &l, &ids);
+    assert_ids(&l, IDS(15, 10), "favourites, min_id");
+    cr_assert_eq(ids[0], 202);
+    cr_assert_eq(ids[1], 201);
+    favourites(f, BOB, (struct page){.since_id = 202, .limit = 40}, &l, &ids);
+    assert_ids(&l, IDS(14, 11), "favourites, since_id");
+    favourites(f, CAROL, (struct page){.limit = 40}, &l, &ids);
+    assert_ids(&l, IDS(12), "favourites of carol");
+    cr_assert_eq(ids[0], 300);
+    favourites(f, ALICE, (struct page){.limit = 40}, &l, &ids);
+    assert_ids(&l, NO_IDS, "no favourites");
+}
+
+CONTRACT(social_store, removing_a_status_removes_its_favourites)
+{
+    add_people(f);
+    post_simple(f, 10, ALICE, VISIBILITY_PUBLIC);
+    post_simple(f, 11, ALICE, VISIBILITY_PUBLIC);
+    bool created, fav;
+    cr_assert_eq(social_store_favourite(&f->social, 100, BOB, 10, 1, &created, &f->err), 0);
+    cr_assert_eq(social_store_favourite(&f->social, 101, CAROL, 10, 1, &created, &f->err), 0);
+    cr_assert_eq(social_store_favourite(&f->social, 102, BOB, 11, 1, &created, &f->err), 0);
+    cr_assert_eq(status_store_remove(&f->statuses, 10, &f->err), 0, "%s", f->err.msg);
+
+    cr_assert_eq(social_store_favourited(&f->social, BOB, 10, &fav, &f->err), 0);
+    cr_assert_not(fav);
+    struct edge_list e = edges(f, EDGES_FAVOURITED_BY, 10, (struct page){.limit = 40});
+    assert_edges(&e, NO_IDS, "favourited by, removed status");
+    struct status_list l = {0};
+    uint64_t *ids = NULL;
+    favourites(f, BOB, (struct page){.limit = 40}, &l, &ids);
+    assert_ids(&l, IDS(11), "favourites after removal");
+    cr_assert_eq(ids[0], 102);
+    favourites(f, CAROL, (struct page){.limit = 40}, &l, &ids);
+    assert_ids(&l, NO_IDS, "carol's favourite went with the status");
+    cr_assert_eq(status(f, 11)->favourites_count, 1);
+    cr_assert_eq(social_store_favourite(&f->social, 103, BOB, 10, 1, &created, &f->err),
+                 ERR_NOT_FOUND);
+    bool removed = true;
+    cr_assert_eq(social_store_unfavourite(&f->social, BOB, 10, &removed, &f->err), 0);
+    cr_assert_not(removed);
+    /* The row ids of the removed favourites are free again. */
+    cr_assert_eq(social_store_favourite(&f->social, 100, CAROL, 11, 1, &created, &f->err), 0, "%s",
+                 f->err.msg);
+    cr_assert(created);
+    cr_assert_eq(status(f, 11)->favourites_count, 2);
+}
+
+/* ---- sqlite only: concurrent writers keep counters exact ---- */
+
+#define POSTERS 4
+#define PER_POSTER 100
+
+struct poster {
+    struct sqlite_db *db;
+    int n;
+    int failures;
+    struct err err; /* the first failure */
+};
+
+static void *poster_main(void *p)
+{
+    struct poster *w = p;
+    struct status_store statuses = status_store_sqlite(w->db);
+    struct social_store social = social_store_sqlite(w->db);
+    for (int i = 0; i < PER_POSTER; i++) {
+        uint64_t id = 1000 + (uint64_t)w->n * PER_POSTER + (uint64_t)i;
+        struct status s = plain_status(id, ALICE, VISIBILITY_PUBLIC);
+        s.in_reply_to_id = 1;
+        s.in_reply_to_account_id = ALICE;
+        struct err err = {0};
+        bool created = false;
+        if (status_store_insert(&statuses, &s, &err) != 0 ||
+            social_store_favourite(&social, id, BOB, 1, 1, &created, &err) != 0) {
+            if (w->failures++ == 0)
+                w->err = err;
+        }
+    }
+    return NULL;
+}
+
+Test(status_store_sqlite, concurrent_posts_keep_counters_exact)
+{
+    struct fixture f;
+    fixture_open(&f, ADAPTER_SQLITE);
+    add_people(&f);
+    post_simple(&f, 1, ALICE, VISIBILITY_PUBLIC);
+    struct poster w[POSTERS];
+    pthread_t th[POSTERS];
+    for (int i = 0; i < POSTERS; i++) {
+        w[i] = (struct poster){.db = f.db, .n = i};
+        cr_assert_eq(pthread_create(&th[i], NULL, poster_main, &w[i]), 0);
+    }
+    for (int i = 0; i < POSTERS; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert_eq(w[i].failures, 0, "poster %d: %d failures, first: %s (%s)", i, w[i].failures,
+                     w[i].err.msg, err_code_name(w[i].err.code));
+    }
+    cr_assert_eq(account(&f, ALICE)->statuses_count, 1 + POSTERS * PER_POSTER);
+    cr_assert_eq(status(&f, 1)->replies_count, POSTERS * PER_POSTER);
+    cr_assert_eq(status(&f, 1)->favourites_count, 1, "one favourite per account and status");
+    struct status_list l = {0};
+    cr_assert_eq(status_store_replies(&f.statuses, 1, &f.a, &l, &f.err), 0, "%s", f.err.msg);
+    cr_assert_eq(l.n, POSTERS * PER_POSTER);
+    fixture_close(&f);
+}
