@@ -682,3 +682,29 @@ Test(sqlite_db, two_databases_in_one_process)
     tmpdb_remove(&t1);
     tmpdb_remove(&t2);
 }
+
+CONTRACT(accounts, update_profile_changes_only_the_profile)
+{
+    struct account acct = sample_account(11, "upd", "upd@example.org");
+    struct account *got;
+    cr_assert_eq(account_store_insert(&f->accounts, &acct, &f->err), 0, "%s", f->err.msg);
+    struct account change = acct;
+    change.display_name = "New \"name\" 🧵";
+    change.note = "new note\n'; DROP TABLE accounts; --";
+    change.locked = false;
+    change.bot = true;
+    change.discoverable = false;
+    change.username = "ignored";
+    change.statuses_count = 999;
+    cr_assert_eq(account_store_update_profile(&f->accounts, &change, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(account_store_get(&f->accounts, 11, &f->a, &got, &f->err), 0);
+    cr_assert_str_eq(got->display_name, change.display_name);
+    cr_assert_str_eq(got->note, change.note);
+    cr_assert_not(got->locked);
+    cr_assert(got->bot);
+    cr_assert_not(got->discoverable);
+    cr_assert_str_eq(got->username, "upd");
+    cr_assert_eq(got->statuses_count, acct.statuses_count);
+    change.id = 12345;
+    cr_assert_eq(account_store_update_profile(&f->accounts, &change, &f->err), ERR_NOT_FOUND);
+}

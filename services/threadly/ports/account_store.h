@@ -21,6 +21,9 @@ struct account_store_ops {
     /* Loads the account with this email (already lower-cased by the caller). ERR_NOT_FOUND. */
     int (*get_by_email)(void *ctx, const char *email, struct arena *a, struct account **out,
                         struct err *err);
+    /* Replaces the profile of account acct->id: display_name, note, locked, bot and
+     * discoverable (nothing else). ERR_NOT_FOUND if absent. */
+    int (*update_profile)(void *ctx, const struct account *acct, struct err *err);
     /* Number of accounts. */
     int (*count)(void *ctx, int64_t *out, struct err *err);
     void (*close)(void *ctx);
@@ -54,6 +57,12 @@ static inline int account_store_get_by_email(struct account_store *s, const char
                                              struct arena *a, struct account **out, struct err *err)
 {
     return s->ops->get_by_email(s->ctx, email, a, out, err);
+}
+
+static inline int account_store_update_profile(struct account_store *s, const struct account *acct,
+                                               struct err *err)
+{
+    return s->ops->update_profile(s->ctx, acct, err);
 }
 
 static inline int account_store_count(struct account_store *s, int64_t *out, struct err *err)

@@ -129,6 +129,31 @@ static int account_store_mem_get_by_email(void *ctx, const char *email, struct a
     return 0;
 }
 
+static void replace(const char **field, const char *value)
+{
+    free((char *)*field);
+    *field = xstrdup(value ? value : "");
+}
+
+static int account_store_mem_update_profile(void *ctx, const struct account *acct, struct err *err)
+{
+    struct mem_db *s = ctx;
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    struct account *o = mem_db_account(s, acct->id);
+    if (!o) {
+        rc = err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", acct->id);
+    } else {
+        replace(&o->display_name, acct->display_name);
+        replace(&o->note, acct->note);
+        o->locked = acct->locked;
+        o->bot = acct->bot;
+        o->discoverable = acct->discoverable;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 static int account_store_mem_count(void *ctx, int64_t *out, struct err *err)
 {
     struct mem_db *s = ctx;
@@ -155,6 +180,7 @@ static const struct account_store_ops account_store_mem_ops = {
     .get = account_store_mem_get,
     .get_by_username = account_store_mem_get_by_username,
     .get_by_email = account_store_mem_get_by_email,
+    .update_profile = account_store_mem_update_profile,
     .count = account_store_mem_count,
     .close = account_store_mem_close,
 };
@@ -164,6 +190,7 @@ static const struct account_store_ops account_store_mem_owned_ops = {
     .get = account_store_mem_get,
     .get_by_username = account_store_mem_get_by_username,
     .get_by_email = account_store_mem_get_by_email,
+    .update_profile = account_store_mem_update_profile,
     .count = account_store_mem_count,
     .close = account_store_mem_close_owned,
 };

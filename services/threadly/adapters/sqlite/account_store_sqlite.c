@@ -17,6 +17,9 @@ static const char SQL_GET_BY_USERNAME[] =
     "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE lower(username) = lower(?)";
 static const char SQL_GET_BY_EMAIL[] = "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email = ?";
 static const char SQL_COUNT[] = "SELECT count(*) FROM accounts";
+static const char SQL_UPDATE_PROFILE[] =
+    "UPDATE accounts SET display_name = ?, note = ?, locked = ?, bot = ?, discoverable = ? "
+    "WHERE id = ?";
 
 static const char *or_empty(const char *s)
 {
@@ -135,6 +138,28 @@ static int account_store_sqlite_get_by_email(void *ctx, const char *email, struc
     return account_store_sqlite_row(st, a, out, "account get_by_email", err);
 }
 
+static int account_store_sqlite_update_profile(void *ctx, const struct account *acct,
+                                               struct err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite_db_stmt(ctx, SQL_UPDATE_PROFILE, &st, err);
+    if (rc != 0)
+        return rc;
+    bind_text(st, 1, or_empty(acct->display_name));
+    bind_text(st, 2, or_empty(acct->note));
+    bind_int64(st, 3, acct->locked);
+    bind_int64(st, 4, acct->bot);
+    bind_int64(st, 5, acct->discoverable);
+    bind_int64(st, 6, (int64_t)acct->id);
+    int src = sqlite3_step(st);
+    if (src != SQLITE_DONE)
+        rc = sqlite_db_error(st, src, "account update", err);
+    else if (sqlite3_changes(sqlite3_db_handle(st)) == 0)
+        rc = err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", acct->id);
+    sqlite_db_release(st);
+    return rc;
+}
+
 static int account_store_sqlite_count(void *ctx, int64_t *out, struct err *err)
 {
     sqlite3_stmt *st;
@@ -160,6 +185,7 @@ static const struct account_store_ops account_store_sqlite_ops = {
     .get = account_store_sqlite_get,
     .get_by_username = account_store_sqlite_get_by_username,
     .get_by_email = account_store_sqlite_get_by_email,
+    .update_profile = account_store_sqlite_update_profile,
     .count = account_store_sqlite_count,
     .close = account_store_sqlite_close,
 };
