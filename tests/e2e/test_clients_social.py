@@ -70,6 +70,9 @@ class SocialClientsTest(unittest.TestCase):
         alice.status_delete(root)
         with self.assertRaises(MastodonNotFoundError):
             alice.status(root)
+        me = alice.account_update_credentials(display_name="Alice A.", note="hello there")
+        self.assertEqual(me.display_name, "Alice A.")
+        self.assertEqual(alice.account(a_id).note, "<p>hello there</p>")
         bob.account_unfollow(a_id)
         self.assertFalse(bob.account_relationships(a_id)[0].following)
 

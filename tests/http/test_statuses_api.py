@@ -199,8 +199,7 @@ class StatusesTest(unittest.TestCase):
 
     def test_follows_and_requests(self):
         w = self.w
-        # Accounts cannot be locked through the API yet (no update_credentials), so follow
-        # requests are covered by the store contract tests; here only the empty list.
+        # (follow requests of locked accounts: test_profile_update_and_follow_requests)
         r, rel = w.call("alice", "POST", "/api/v1/accounts/%s/follow" % w.ids["carol"])
         self.assertEqual((r.status, rel["following"], rel["requested"]), (200, True, False))
         r, rel = w.call("alice", "POST", "/api/v1/accounts/%s/follow" % w.ids["carol"])
@@ -225,6 +224,34 @@ class StatusesTest(unittest.TestCase):
         self.assertEqual((r.status, j), (200, []))
         r, j = w.call("carol", "POST", "/api/v1/follow_requests/%s/authorize" % w.ids["alice"])
         self.assertEqual(r.status, 404)
+
+    def test_profile_update_and_follow_requests(self):
+        w = self.w
+        r, me = self.svc.json("PATCH", "/api/v1/accounts/update_credentials", urllib.parse.urlencode({
+            "display_name": "Eve <b>", "note": "line <1>\nline 2", "locked": "true"}),
+            dict(FORM, Authorization="Bearer " + w.tokens["carol"]))
+        self.assertEqual(r.status, 200, me)
+        self.assertEqual(me["display_name"], "Eve <b>")  # plain text; clients escape it
+        self.assertEqual(me["note"], "<p>line &lt;1&gt;<br>line 2</p>")
+        self.assertEqual(me["source"]["note"], "line <1>\nline 2")
+        self.assertIs(me["locked"], True)
+        r, j = w.call("carol", "PATCH", "/api/v1/accounts/update_credentials",
+                      {"display_name": "x" * 31})
+        self.assertEqual((r.status, list(j["details"])), (422, ["display_name"]))
+        r, j = w.call("carol", "PATCH", "/api/v1/accounts/update_credentials", {"bot": "maybe"})
+        self.assertEqual(r.status, 422)
+        r, rel = w.call("dave", "POST", "/api/v1/accounts/%s/follow" % w.ids["carol"])
+        self.assertEqual((rel["following"], rel["requested"]), (False, True))
+        r, j = w.call("carol", "GET", "/api/v1/follow_requests")
+        self.assertEqual([a["username"] for a in j], ["dave"])
+        r, rel = w.call("carol", "POST", "/api/v1/follow_requests/%s/authorize" % w.ids["dave"])
+        self.assertEqual((r.status, rel["followed_by"]), (200, True))
+        r, j = w.call("carol", "GET", "/api/v1/follow_requests")
+        self.assertEqual(j, [])
+        r, j = w.call(None, "GET", "/api/v1/accounts/%s/followers" % w.ids["carol"])
+        self.assertIn("dave", [a["username"] for a in j])
+        r, me = w.call("carol", "PATCH", "/api/v1/accounts/update_credentials", {"locked": False})
+        self.assertIs(me["locked"], False)
 
     def test_search_accounts(self):
         w = self.w

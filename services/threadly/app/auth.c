@@ -314,3 +314,34 @@ out:
     arena_release(&a);
     return rc;
 }
+
+int auth_update_profile(struct core *c, uint64_t account_id, const struct profile_update *u,
+                        struct arena *a, struct account **out, struct validation *v,
+                        struct err *err)
+{
+    struct account *acct;
+    if (u->display_name)
+        account_check_display_name(u->display_name, v);
+    if (u->note)
+        account_check_note(u->note, v);
+    if (!validation_ok(v))
+        return ERR_INVALID;
+    int rc = account_store_get(&c->accounts, account_id, a, &acct, err);
+    if (rc)
+        return rc;
+    struct account next = *acct;
+    if (u->display_name)
+        next.display_name = u->display_name;
+    if (u->note)
+        next.note = u->note;
+    if (u->locked >= 0)
+        next.locked = u->locked;
+    if (u->bot >= 0)
+        next.bot = u->bot;
+    if (u->discoverable >= 0)
+        next.discoverable = u->discoverable;
+    rc = account_store_update_profile(&c->accounts, &next, err);
+    if (rc)
+        return rc;
+    return account_store_get(&c->accounts, account_id, a, out, err);
+}

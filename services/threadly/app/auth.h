@@ -75,4 +75,16 @@ struct signup_request {
 int auth_sign_up(struct core *c, const struct principal *app_token, const struct signup_request *r,
                  struct token_grant *out, struct validation *v, struct err *err);
 
+/* Profile changes; a NULL field or a negative flag is left as it is. */
+struct profile_update {
+    const char *display_name;
+    const char *note;
+    int locked, bot, discoverable; /* -1: unchanged, 0 or 1 */
+};
+
+/* Validates and applies the changes, then loads the account into *out. ERR_INVALID with v. */
+int auth_update_profile(struct core *c, uint64_t account_id, const struct profile_update *u,
+                        struct arena *a, struct account **out, struct validation *v,
+                        struct err *err);
+
 #endif

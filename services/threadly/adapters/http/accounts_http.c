@@ -50,6 +50,51 @@ static void verify_credentials(struct http_req *req, struct http_res *res, void 
         http_res_json(res, 200, api_account_json(api, acct, true));
 }
 
+/* A boolean field of update_credentials: -1 when absent; false with *ok cleared when bad. */
+static int flag(struct http_req *req, const char *name, bool *ok)
+{
+    if (!http_req_arg(req, name))
+        return -1;
+    return http_req_arg_bool(req, name, false, ok);
+}
+
+static void update_credentials(struct http_req *req, struct http_res *res, void *ctx)
+{
+    struct api *api = ctx;
+    struct principal who;
+    struct validation v = {0};
+    struct err err = {0};
+    struct account *acct;
+    bool ok = true;
+    if (!api_authenticate(api, req, res, "write:accounts", true, &who))
+        return;
+    const char *ct = http_req_header(req, "Content-Type");
+    if (http_req_arg(req, "avatar") || http_req_arg(req, "header") ||
+        (ct && strncmp(ct, "multipart/", 10) == 0)) {
+        http_res_error(res, 422,
+                       "Validation failed: avatar and header uploads are not "
+                       "supported yet");
+        return;
+    }
+    struct profile_update u = {http_req_arg(req, "display_name"), http_req_arg(req, "note"),
+                               flag(req, "locked", &ok), flag(req, "bot", &ok),
+                               flag(req, "discoverable", &ok)};
+    if (!ok) {
+        http_res_error(res, 422,
+                       "Validation failed: locked, bot and discoverable must be "
+                       "booleans");
+        return;
+    }
+    int rc = auth_update_profile(api->core, who.claims.account_id, &u, http_req_arena(req), &acct,
+                                 &v, &err);
+    if (!validation_ok(&v))
+        api_validation_error(res, &v);
+    else if (rc)
+        api_error(api, req, res, rc, &err);
+    else
+        http_res_json(res, 200, api_account_json(api, acct, true));
+}
+
 static void get_account(struct http_req *req, struct http_res *res, void *ctx)
 {
     struct api *api = ctx;
@@ -101,5 +146,6 @@ void accounts_http_register(struct http_server *s, struct api *api)
     http_route_blocking(s, HTTP_POST, "/api/v1/accounts", sign_up, api);
     http_route(s, HTTP_GET, "/api/v1/accounts/verify_credentials", verify_credentials, api);
     http_route(s, HTTP_GET, "/api/v1/accounts/lookup", lookup, api);
+    http_route(s, HTTP_PATCH, "/api/v1/accounts/update_credentials", update_credentials, api);
     http_route(s, HTTP_GET, "/api/v1/accounts/:id", get_account, api);
 }
