@@ -9,6 +9,7 @@
 struct entry {
     char key[TTLMAP_KEY_MAX];
     uint64_t value;
+    char *str; /* owned; NULL for numeric entries */
     int64_t at_ms;
 };
 
@@ -34,6 +35,8 @@ void ttlmap_free(struct ttlmap *m)
 {
     if (!m)
         return;
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->items[i].str);
     pthread_mutex_destroy(&m->lock);
     free(m->items);
     free(m);
@@ -47,22 +50,52 @@ static struct entry *find(struct ttlmap *m, const char *key)
     return NULL;
 }
 
-void ttlmap_put(struct ttlmap *m, const char *key, uint64_t value, int64_t now_ms)
+static void put(struct ttlmap *m, const char *key, uint64_t value, const char *str, int64_t now_ms)
 {
     char k[TTLMAP_KEY_MAX];
     size_t n = strnlen(key, sizeof(k) - 1);
     memcpy(k, key, n);
     k[n] = '\0';
+    char *copy = str ? xstrdup(str) : NULL;
     pthread_mutex_lock(&m->lock);
     struct entry *e = find(m, k);
     if (!e) {
         e = &m->items[m->next];
         m->next = (m->next + 1) % m->cap;
     }
+    free(e->str);
     memcpy(e->key, k, n + 1);
     e->value = value;
+    e->str = copy;
     e->at_ms = now_ms;
     pthread_mutex_unlock(&m->lock);
+}
+
+void ttlmap_put(struct ttlmap *m, const char *key, uint64_t value, int64_t now_ms)
+{
+    put(m, key, value, NULL, now_ms);
+}
+
+void ttlmap_put_str(struct ttlmap *m, const char *key, const char *value, int64_t now_ms)
+{
+    put(m, key, 0, value, now_ms);
+}
+
+char *ttlmap_take_str(struct ttlmap *m, const char *key, int64_t now_ms)
+{
+    char *out = NULL;
+    pthread_mutex_lock(&m->lock);
+    struct entry *e = strnlen(key, TTLMAP_KEY_MAX) < TTLMAP_KEY_MAX ? find(m, key) : NULL;
+    if (e) {
+        if (now_ms - e->at_ms < m->ttl_ms)
+            out = e->str;
+        else
+            free(e->str);
+        e->str = NULL;
+        e->key[0] = '\0';
+    }
+    pthread_mutex_unlock(&m->lock);
+    return out;
 }
 
 bool ttlmap_get(struct ttlmap *m, const char *key, int64_t now_ms, uint64_t *value)

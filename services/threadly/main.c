@@ -133,6 +133,7 @@ int main(int argc, char **argv)
     core.domain = settings.domain;
     core.max_characters = (int)config_int(&svc.config, "max-characters");
     core.idempotency = ttlmap_new(4096, 60 * 60 * 1000);
+    core.auth_codes = ttlmap_new(1024, 10 * 60 * 1000);
 
     settings.title = config_str(&svc.config, "title");
     settings.short_description = config_str(&svc.config, "description");
@@ -154,6 +155,7 @@ int main(int argc, char **argv)
     oauth_http_register(svc.http, &api);
     accounts_http_register(svc.http, &api);
     statuses_http_register(svc.http, &api);
+    authorize_http_register(svc.http, &api);
     social_http_register(svc.http, &api);
     http_ops_add_check(&svc.ops, "database", db_ready, db);
 
@@ -172,6 +174,7 @@ out:
     if (core.social.ops)
         social_store_close(&core.social);
     ttlmap_free(core.idempotency);
+    ttlmap_free(core.auth_codes);
     sqlite_db_close(db);
     if (core.passwords.ops)
         password_hasher_sodium_free(&core.passwords);

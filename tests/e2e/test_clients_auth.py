@@ -72,6 +72,37 @@ class ClientsTest(unittest.TestCase):
         with self.assertRaises(MastodonIllegalArgumentError):
             self.client().log_in("taken@example.org", "wrong password")
 
+    def test_mastodon_py_authorization_code(self):
+        # Mastodon.py builds the authorize URL and exchanges the code; the person's part in the
+        # browser (the login form) is played with urllib.
+        import http.client
+        import urllib.parse
+        cb = "http://127.0.0.1:9/cb"
+        cid, secret = Mastodon.create_app("code-e2e", api_base_url=self.base,
+                                          redirect_uris=cb, scopes=["read", "write"])
+        self.client().create_account("code_user", "correct horse battery",
+                                     "code@example.org", agreement=True, locale="en")
+        m = Mastodon(client_id=cid, client_secret=secret, api_base_url=self.base)
+        url = urllib.parse.urlparse(m.auth_request_url(redirect_uris=cb, scopes=["read", "write"],
+                                                       state="xyz"))
+        params = dict(urllib.parse.parse_qsl(url.query))
+        self.assertEqual(url.path, "/oauth/authorize")
+        conn = http.client.HTTPConnection("127.0.0.1", self.svc.port, timeout=10)
+        conn.request("GET", url.path + "?" + url.query)
+        page = conn.getresponse()
+        self.assertIn(b'name="password"', page.read())
+        params.update(username="code_user", password="correct horse battery")
+        conn.request("POST", "/oauth/authorize", urllib.parse.urlencode(params),
+                     {"Content-Type": "application/x-www-form-urlencoded"})
+        r = conn.getresponse()
+        r.read()
+        self.assertEqual(r.status, 302)
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(r.getheader("Location")).query))
+        self.assertEqual(q["state"], "xyz")
+        token = m.log_in(code=q["code"], redirect_uri=cb, scopes=["read", "write"])
+        self.assertTrue(token)
+        self.assertEqual(m.account_verify_credentials().username, "code_user")
+
     def test_toot_login_and_whoami(self):
         self.client().create_account("toot_user", "correct horse battery", "toot@example.org",
                                      agreement=True, locale="en")

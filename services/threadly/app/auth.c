@@ -2,6 +2,10 @@
 #include "services/threadly/app/auth.h"
 
 #include "lib/base/buf.h"
+#include "lib/base/digest.h"
+#include "lib/base/id.h"
+#include "lib/base/ttlmap.h"
+#include "lib/base/xalloc.h"
 #include "services/threadly/domain/account.h"
 
 #include <string.h>
@@ -147,6 +151,30 @@ static enum grant_error issue(struct core *c, uint64_t app_id, uint64_t account_
     return GRANT_OK;
 }
 
+/* Looks up the account a login names (toot and doorkeeper send the email as "username"; a
+ * username works as well) and checks its password. Unknown accounts are checked against a
+ * decoy hash of the same cost, so the answer takes as long and says as little either way. */
+static enum grant_error check_password(struct core *c, const char *username, const char *password,
+                                       struct arena *a, struct account **acct, struct err *err)
+{
+    int rc;
+    *acct = NULL;
+    if (!username || !*username || !password)
+        return GRANT_INVALID_REQUEST;
+    char *key = arena_strdup(a, username);
+    if (strchr(key, '@')) {
+        account_fold_case(key);
+        rc = account_store_get_by_email(&c->accounts, key, a, acct, err);
+    } else {
+        rc = account_store_get_by_username(&c->accounts, key, a, acct, err);
+    }
+    if (rc && rc != ERR_NOT_FOUND)
+        return GRANT_UNAVAILABLE;
+    bool ok = password_hasher_verify(&c->passwords, *acct ? (*acct)->password_hash : c->dummy_hash,
+                                     password);
+    return *acct && ok ? GRANT_OK : GRANT_INVALID_GRANT;
+}
+
 enum grant_error auth_password_grant(struct core *c, const char *client_id,
                                      const char *client_secret, const char *username,
                                      const char *password, const char *scope,
@@ -160,29 +188,119 @@ enum grant_error auth_password_grant(struct core *c, const char *client_id,
     enum grant_error ge = client(c, client_id, client_secret, &a, &app, err);
     if (ge == GRANT_OK)
         ge = grant_scope(app, scope, granted);
-    if (ge == GRANT_OK && (!username || !*username || !password))
-        ge = GRANT_INVALID_REQUEST;
-    if (ge == GRANT_OK) {
-        /* toot and doorkeeper send the email as "username"; accept a username as well. */
-        char *key = arena_strdup(&a, username);
-        int rc;
-        if (strchr(key, '@')) {
-            account_fold_case(key);
-            rc = account_store_get_by_email(&c->accounts, key, &a, &acct, err);
-        } else {
-            rc = account_store_get_by_username(&c->accounts, key, &a, &acct, err);
-        }
-        if (rc && rc != ERR_NOT_FOUND)
-            ge = GRANT_UNAVAILABLE;
-        /* Verify against a real hash of the same cost even for unknown users, so that the
-         * answer takes as long and says as little whether or not the account exists. */
-        bool ok = password_hasher_verify(&c->passwords, acct ? acct->password_hash : c->dummy_hash,
-                                         password);
-        if (ge == GRANT_OK && (!acct || !ok))
-            ge = GRANT_INVALID_GRANT;
-    }
+    if (ge == GRANT_OK)
+        ge = check_password(c, username, password, &a, &acct, err);
     if (ge == GRANT_OK)
         ge = issue(c, app->id, acct->id, granted, out, err);
+    arena_release(&a);
+    return ge;
+}
+
+static bool verifier_ok(const char *v)
+{
+    size_t n = v ? strlen(v) : 0;
+    if (n < 43 || n > 128)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = v[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '.' || ch == '_' || ch == '~'))
+            return false;
+    }
+    return true;
+}
+
+enum grant_error auth_authorize_check(struct core *c, const char *client_id,
+                                      const char *redirect_uri, const char *scope,
+                                      const char *challenge_method, struct arena *a,
+                                      struct oauth_app **app, char granted[OAUTH_SCOPES_MAX])
+{
+    struct err err = {0};
+    if (!client_id || !*client_id)
+        return GRANT_INVALID_CLIENT;
+    int rc = app_store_get_by_client_id(&c->apps, client_id, a, app, &err);
+    if (rc)
+        return store_error(rc);
+    if (!redirect_uri || !oauth_redirect_uri_allowed(*app, redirect_uri))
+        return GRANT_INVALID_REQUEST;
+    if (challenge_method && *challenge_method && strcmp(challenge_method, "S256") != 0)
+        return GRANT_INVALID_REQUEST;
+    return grant_scope(*app, scope, granted);
+}
+
+enum grant_error auth_authorize(struct core *c, const struct authorize_request *r,
+                                char code[AUTH_CODE_LEN], struct err *err)
+{
+    struct arena a;
+    struct oauth_app *app;
+    struct account *acct;
+    char granted[OAUTH_SCOPES_MAX];
+    arena_init(&a, 0);
+    enum grant_error ge = auth_authorize_check(c, r->client_id, r->redirect_uri, r->scope,
+                                               r->code_challenge_method, &a, &app, granted);
+    const char *challenge = r->code_challenge && *r->code_challenge ? r->code_challenge : "-";
+    if (ge == GRANT_OK && strlen(challenge) > 128)
+        ge = GRANT_INVALID_REQUEST;
+    if (ge == GRANT_OK)
+        ge = check_password(c, r->username, r->password, &a, &acct, err);
+    if (ge == GRANT_OK) {
+        random_token(c->random, 32, code);
+        char *payload =
+            arena_sprintf(&a, "%llu\n%llu\n%s\n%s\n%s", (unsigned long long)app->id,
+                          (unsigned long long)acct->id, granted, r->redirect_uri, challenge);
+        ttlmap_put_str(c->auth_codes, code, payload, clock_now_ms(c->clock));
+    }
+    arena_release(&a);
+    return ge;
+}
+
+enum grant_error auth_code_grant(struct core *c, const char *client_id, const char *client_secret,
+                                 const char *code, const char *redirect_uri,
+                                 const char *code_verifier, struct token_grant *out,
+                                 struct err *err)
+{
+    struct arena a;
+    struct oauth_app *app;
+    arena_init(&a, 0);
+    enum grant_error ge = client(c, client_id, client_secret, &a, &app, err);
+    char *payload = NULL;
+    if (ge == GRANT_OK && (!code || !*code || !redirect_uri))
+        ge = GRANT_INVALID_REQUEST;
+    if (ge == GRANT_OK) {
+        /* Taken out even if the rest fails: a code is tried once. */
+        payload = ttlmap_take_str(c->auth_codes, code, clock_now_ms(c->clock));
+        if (!payload)
+            ge = GRANT_INVALID_GRANT;
+    }
+    char *fields[5] = {0};
+    if (ge == GRANT_OK) {
+        char *p = payload;
+        for (int i = 0; i < 5; i++) {
+            fields[i] = p;
+            p = i < 4 ? strchr(p, '\n') : NULL;
+            if (i < 4) {
+                ASSERT(p);
+                *p++ = '\0';
+            }
+        }
+        uint64_t app_id = 0, account_id = 0;
+        ASSERT(id_parse(fields[0], &app_id) && id_parse(fields[1], &account_id));
+        if (app_id != app->id || strcmp(fields[3], redirect_uri) != 0)
+            ge = GRANT_INVALID_GRANT;
+        else if (strcmp(fields[4], "-") != 0) {
+            char digest[DIGEST_SHA256_B64_LEN];
+            if (!verifier_ok(code_verifier))
+                ge = GRANT_INVALID_GRANT;
+            else {
+                digest_sha256_b64url(code_verifier, strlen(code_verifier), digest);
+                if (!secret_eq(digest, fields[4]))
+                    ge = GRANT_INVALID_GRANT;
+            }
+        }
+        if (ge == GRANT_OK)
+            ge = issue(c, app->id, account_id, fields[2], out, err);
+    }
+    free(payload);
     arena_release(&a);
     return ge;
 }

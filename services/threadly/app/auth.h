@@ -54,6 +54,35 @@ enum grant_error auth_client_credentials_grant(struct core *c, const char *clien
 enum grant_error auth_revoke(struct core *c, const char *client_id, const char *client_secret,
                              const char *token, struct err *err);
 
+/* The authorization_code flow (RFC 6749 section 4.1, PKCE RFC 7636 with S256 only). */
+#define AUTH_CODE_LEN 44
+
+/* Checks what the authorize page is asked for before showing it: the client, that
+ * redirect_uri is one of its registered URIs, the scope, and the PKCE method. *app is loaded
+ * into a and granted receives the normalised scope. */
+enum grant_error auth_authorize_check(struct core *c, const char *client_id,
+                                      const char *redirect_uri, const char *scope,
+                                      const char *challenge_method, struct arena *a,
+                                      struct oauth_app **app, char granted[OAUTH_SCOPES_MAX]);
+
+struct authorize_request {
+    const char *client_id, *redirect_uri, *scope;
+    const char *code_challenge, *code_challenge_method; /* NULL: no PKCE */
+    const char *username, *password;
+};
+
+/* Checks the request as above and the person's credentials, then issues a single-use code
+ * valid for 10 minutes. GRANT_INVALID_GRANT for wrong credentials (same answer whether or not
+ * the account exists). */
+enum grant_error auth_authorize(struct core *c, const struct authorize_request *r,
+                                char code[AUTH_CODE_LEN], struct err *err);
+/* Exchanges a code: the same client, the same redirect_uri, and the verifier that matches the
+ * challenge (if one was given). A code works once. */
+enum grant_error auth_code_grant(struct core *c, const char *client_id, const char *client_secret,
+                                 const char *code, const char *redirect_uri,
+                                 const char *code_verifier, struct token_grant *out,
+                                 struct err *err);
+
 /* Who is calling: the verified claims of a bearer token. */
 struct principal {
     struct token_claims claims;

@@ -34,6 +34,7 @@ struct core {
     const char *domain;                 /* our host, for mentions like @user@domain */
     int max_characters;
     struct ttlmap *idempotency; /* Idempotency-Key of POST /statuses; may be NULL */
+    struct ttlmap *auth_codes;  /* authorization codes: single use, 10 minutes */
 };
 
 #endif

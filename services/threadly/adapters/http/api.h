@@ -72,6 +72,7 @@ json_t *api_token_json(const struct token_grant *g);
 void oauth_http_register(struct http_server *s, struct api *api);
 void accounts_http_register(struct http_server *s, struct api *api);
 void statuses_http_register(struct http_server *s, struct api *api);
+void authorize_http_register(struct http_server *s, struct api *api);
 void social_http_register(struct http_server *s, struct api *api);
 
 #endif

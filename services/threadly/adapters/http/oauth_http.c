@@ -154,6 +154,10 @@ static void token(struct http_req *req, struct http_res *res, void *ctx)
             return;
         ge = auth_password_grant(api->core, id, secret, http_req_arg(req, "username"),
                                  http_req_arg(req, "password"), scope, &g, &err);
+    } else if (grant && strcmp(grant, "authorization_code") == 0) {
+        ge = auth_code_grant(api->core, id, secret, http_req_arg(req, "code"),
+                             http_req_arg(req, "redirect_uri"), http_req_arg(req, "code_verifier"),
+                             &g, &err);
     } else if (grant && strcmp(grant, "client_credentials") == 0) {
         ge = auth_client_credentials_grant(api->core, id, secret, scope, &g, &err);
     } else {
@@ -191,16 +195,16 @@ static void metadata(struct http_req *req, struct http_res *res, void *ctx)
     const char *base = api->settings->base_url;
     struct arena *a = http_req_arena(req);
     json_t *j =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s,s,s,s], s:[s], s:[s], s:[s,s], s:[s], s:[s]}",
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s,s,s,s], s:[s], s:[s], s:[s,s,s], s:[s], s:[s]}",
                   "issuer", arena_sprintf(a, "%s/", base), "authorization_endpoint",
                   arena_sprintf(a, "%s/oauth/authorize", base), "token_endpoint",
                   arena_sprintf(a, "%s/oauth/token", base), "revocation_endpoint",
                   arena_sprintf(a, "%s/oauth/revoke", base), "app_registration_endpoint",
                   arena_sprintf(a, "%s/api/v1/apps", base), "scopes_supported", "read", "write",
                   "follow", "push", "response_types_supported", "code", "response_modes_supported",
-                  "query", "grant_types_supported", "password", "client_credentials",
-                  "token_endpoint_auth_methods_supported", "client_secret_post",
-                  "code_challenge_methods_supported", "S256");
+                  "query", "grant_types_supported", "authorization_code", "password",
+                  "client_credentials", "token_endpoint_auth_methods_supported",
+                  "client_secret_post", "code_challenge_methods_supported", "S256");
     http_res_json(res, 200, j);
 }
 
