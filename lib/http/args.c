@@ -180,6 +180,82 @@ static bool content_type_is(const char *ct, const char *want)
     return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+struct multipart {
+    struct http_req *req;
+    size_t cap;
+    struct buf value; /* the part being read */
+    const char *key;
+    bool file;
+    bool bad;
+};
+
+/* Ends the part being read: text parts must be UTF-8 without NUL; a file part is recorded by
+ * its name with an empty value (uploads are not stored yet). */
+static void multipart_flush(struct multipart *m)
+{
+    struct http_req *req = m->req;
+    if (!m->key)
+        return;
+    const char *v = "";
+    if (!m->file) {
+        if (memchr(m->value.data ? m->value.data : "", '\0', m->value.len) ||
+            !utf8_valid(m->value.data ? m->value.data : "", m->value.len))
+            m->bad = true;
+        v = arena_strndup(&req->arena, m->value.data ? m->value.data : "", m->value.len);
+    }
+    if (req->nargs == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 8;
+        struct http_kv *kv = arena_alloc(&req->arena, cap * sizeof(*kv));
+        if (req->nargs)
+            memcpy(kv, req->args, req->nargs * sizeof(*kv));
+        req->args = kv;
+        m->cap = cap;
+    }
+    req->args[req->nargs].key = m->key;
+    req->args[req->nargs].value = v;
+    req->nargs++;
+    m->key = NULL;
+    buf_reset(&m->value);
+}
+
+static enum MHD_Result multipart_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *filename, const char *content_type,
+                                      const char *transfer_encoding, const char *data, uint64_t off,
+                                      size_t size)
+{
+    struct multipart *m = cls;
+    (void)kind;
+    (void)content_type;
+    (void)transfer_encoding;
+    if (!key)
+        return MHD_YES;
+    /* A new part starts at offset 0; later calls with the same key continue it. */
+    if (off == 0 || !m->key || strcmp(m->key, key) != 0) {
+        multipart_flush(m);
+        m->key = arena_strdup(&m->req->arena, key);
+        m->file = filename != NULL;
+    }
+    if (!m->file && size)
+        buf_append(&m->value, data, size);
+    return MHD_YES;
+}
+
+/* multipart/form-data (masto.js sends it for account registration and profile updates),
+ * decoded by libmicrohttpd's post processor over the buffered body. */
+static int parse_multipart(struct http_req *req)
+{
+    struct multipart m = {req, 0, BUF_INIT, NULL, false, false};
+    struct MHD_PostProcessor *pp =
+        MHD_create_post_processor(req->conn, 16 * 1024, multipart_iter, &m);
+    if (!pp)
+        return -1;
+    bool ok = MHD_post_process(pp, req->body.data, req->body.len) == MHD_YES;
+    ok = MHD_destroy_post_processor(pp) == MHD_YES && ok;
+    multipart_flush(&m);
+    buf_release(&m.value);
+    return ok && !m.bad ? 0 : -1;
+}
+
 int http_args_parse_body(struct http_req *req)
 {
     struct err err = {0};
@@ -204,6 +280,13 @@ int http_args_parse_body(struct http_req *req)
             http_parse_form(&req->arena, req->body.data, req->body.len, &req->args, &req->nargs,
                             &err)) {
             http_res_error(&req->res, 400, "Malformed form parameters in request body");
+            return 400;
+        }
+        return 0;
+    }
+    if (content_type_is(ct, "multipart/form-data")) {
+        if (parse_multipart(req)) {
+            http_res_error(&req->res, 400, "Malformed multipart body");
             return 400;
         }
         return 0;

@@ -99,6 +99,29 @@ class CoreTest(unittest.TestCase):
             self.assertEqual(r.status, 400, bad)
             self.assertIn("error", j)
 
+    def test_multipart_body(self):
+        boundary = "----threadly"
+        parts = [("status", "multi part ünïcode"), ("media_ids[]", "5"), ("media_ids[]", "6")]
+        body = "".join('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
+                       % (boundary, k, v) for k, v in parts)
+        body += ('--%s\r\nContent-Disposition: form-data; name="avatar"; filename="a.png"\r\n'
+                 "Content-Type: image/png\r\n\r\n\x89PNG\x00\x01\r\n" % boundary)
+        body += "--%s--\r\n" % boundary
+        r, j = self.svc.json("POST", "/echo", body.encode("latin-1").replace(
+            "ünïcode".encode("latin-1"), "ünïcode".encode()),
+            {"Content-Type": "multipart/form-data; boundary=" + boundary})
+        self.assertEqual(r.status, 200, j)
+        self.assertEqual(j["status"], "multi part ünïcode")
+        self.assertEqual(j["media_ids"], ["5", "6"])
+        bad = ('--%s\r\nContent-Disposition: form-data; name="status"\r\n\r\n\xff\xfe\r\n'
+               "--%s--\r\n" % (boundary, boundary)).encode("latin-1")
+        r, j = self.svc.json("POST", "/echo", bad,
+                             {"Content-Type": "multipart/form-data; boundary=" + boundary})
+        self.assertEqual(r.status, 400)
+        r, j = self.svc.json("POST", "/echo", b"garbage without boundary",
+                             {"Content-Type": "multipart/form-data"})
+        self.assertEqual(r.status, 400)
+
     def test_unsupported_content_type_is_415(self):
         r, j = self.svc.json("POST", "/echo", "<xml/>", {"Content-Type": "application/xml"})
         self.assertEqual(r.status, 415)
