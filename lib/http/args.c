@@ -322,10 +322,18 @@ static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind, const char
     return MHD_YES;
 }
 
-void http_args_parse_query(struct http_req *req)
+int http_args_parse_query(struct http_req *req)
 {
     struct query_collect q = {req, 0};
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_iter, &q);
+    for (size_t i = 0; i < req->nquery; i++) {
+        if (!utf8_valid(req->query[i].key, strlen(req->query[i].key)) ||
+            !utf8_valid(req->query[i].value, strlen(req->query[i].value))) {
+            http_res_error(&req->res, 400, "Malformed query string (not UTF-8)");
+            return 400;
+        }
+    }
+    return 0;
 }
 
 /* "types" matches the keys "types" and "types[]". */

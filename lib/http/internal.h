@@ -74,7 +74,7 @@ void http_router_free(struct http_route *head);
 
 /* Body and query parsing (args.c). Returns 0 or an HTTP status with the error set in res. */
 int http_args_parse_body(struct http_req *req);
-void http_args_parse_query(struct http_req *req);
+int http_args_parse_query(struct http_req *req);
 
 void http_res_init(struct http_res *res);
 

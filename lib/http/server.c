@@ -365,8 +365,7 @@ static void dispatch(struct http_req *req)
         }
         return;
     }
-    http_args_parse_query(req);
-    if (http_args_parse_body(req))
+    if (http_args_parse_query(req) || http_args_parse_body(req))
         return;
     if (req->route->blocking) {
         pool_submit(s, req);

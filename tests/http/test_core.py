@@ -122,6 +122,13 @@ class CoreTest(unittest.TestCase):
                              {"Content-Type": "multipart/form-data"})
         self.assertEqual(r.status, 400)
 
+    def test_query_must_be_utf8(self):
+        r, j = self.svc.json("GET", "/echo?status=%ff%fe")
+        self.assertEqual(r.status, 400)
+        self.assertIn("error", j)
+        r, j = self.svc.json("GET", "/echo?status=%C3%A9")
+        self.assertEqual((r.status, j["status"]), (200, "é"))
+
     def test_unsupported_content_type_is_415(self):
         r, j = self.svc.json("POST", "/echo", "<xml/>", {"Content-Type": "application/xml"})
         self.assertEqual(r.status, 415)
