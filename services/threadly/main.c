@@ -7,6 +7,8 @@
 #include "lib/http/service.h"
 #include "services/threadly/adapters/http/api.h"
 #include "services/threadly/adapters/http/instance_http.h"
+#include "services/threadly/adapters/pgsql/db_pgsql.h"
+#include "services/threadly/adapters/pgsql/stores_pgsql.h"
 #include "services/threadly/adapters/sodium/crypto_sodium.h"
 #include "services/threadly/adapters/sqlite/db_sqlite.h"
 #include "services/threadly/adapters/sqlite/stores_sqlite.h"
@@ -22,8 +24,8 @@ static const struct config_option options[] = {
      "Base URL clients use (the gateway's), e.g. https://threadly.example; gives the instance "
      "domain and the streaming URL."},
     {"db", "THREADLY_DB", CONFIG_STRING, NULL, 0, 0,
-     "Database: sqlite:PATH (default sqlite:<data-dir>/threadly/threadly.db). "
-     "postgres://... is not built yet."},
+     "Database: sqlite:PATH (default sqlite:<data-dir>/threadly/threadly.db) or a PostgreSQL "
+     "URL postgres://user[:password]@host[:port]/dbname[?param=value...]."},
     {"jwt-key", "THREADLY_JWT_KEY", CONFIG_STRING, NULL, 0, 0,
      "Ed25519 key signing access tokens (created if absent; default "
      "<data-dir>/threadly/jwt-ed25519.key; the public half is written beside it as .pub)."},
@@ -49,13 +51,43 @@ static const struct config_option options[] = {
      "Longest status, in characters."},
 };
 
-static int db_ready(void *ctx, struct err *err)
+/* The database open_db picked: exactly one is set. */
+struct threadly_db {
+    struct sqlite_db *sqlite;
+    struct pgsql_db *pgsql;
+};
+
+/* The /ready "database" checks, one per engine. */
+static int sqlite_ready(void *ctx, struct err *err)
 {
     return sqlite_db_ping(ctx, err);
 }
 
+static int pgsql_ready(void *ctx, struct err *err)
+{
+    return pgsql_db_ping(ctx, err);
+}
+
+/* Opens the PostgreSQL database at url (not logged: it may hold a password). */
+static int open_pgsql(struct service *svc, struct core *core, const char *url,
+                      struct threadly_db *out, struct err *err)
+{
+    struct pgsql_db *pdb = pgsql_db_open(url, err);
+    if (!pdb)
+        return err->code;
+    core->accounts = account_store_pgsql(pdb);
+    core->apps = app_store_pgsql(pdb);
+    core->tokens = token_store_pgsql(pdb);
+    core->statuses = status_store_pgsql(pdb);
+    core->social = social_store_pgsql(pdb);
+    log_printf(&svc->log, LOG_INFO, NULL, "database pgsql (%zu migrations applied)",
+               pgsql_db_migrations_applied(pdb));
+    out->pgsql = pdb;
+    return 0;
+}
+
 /* Opens the store named by --db. Adapters are chosen by name here and nowhere else. */
-static struct sqlite_db *open_db(struct service *svc, struct core *core, struct err *err)
+static int open_db(struct service *svc, struct core *core, struct threadly_db *out, struct err *err)
 {
     const char *db = config_str(&svc->config, "db");
     char path[4096];
@@ -64,15 +96,14 @@ static struct sqlite_db *open_db(struct service *svc, struct core *core, struct 
     } else if (strncmp(db, "sqlite:", 7) == 0 && db[7]) {
         snprintf(path, sizeof(path), "%s", db + 7);
     } else if (strncmp(db, "postgres://", 11) == 0 || strncmp(db, "postgresql://", 13) == 0) {
-        err_set(err, ERR_INVALID, "--db: unknown store 'pgsql' (not built yet)");
-        return NULL;
+        return open_pgsql(svc, core, db, out, err);
     } else {
-        err_set(err, ERR_INVALID, "--db: '%s' is neither sqlite:PATH nor postgres://...", db);
-        return NULL;
+        return err_set(err, ERR_INVALID, "--db: '%s' is neither sqlite:PATH nor postgres://...",
+                       db);
     }
     struct sqlite_db *sdb = sqlite_db_open(path, err);
     if (!sdb)
-        return NULL;
+        return err->code;
     core->accounts = account_store_sqlite(sdb);
     core->apps = app_store_sqlite(sdb);
     core->tokens = token_store_sqlite(sdb);
@@ -80,7 +111,8 @@ static struct sqlite_db *open_db(struct service *svc, struct core *core, struct 
     core->social = social_store_sqlite(sdb);
     log_printf(&svc->log, LOG_INFO, NULL, "database sqlite:%s (%zu migrations applied)", path,
                sqlite_db_migrations_applied(sdb));
-    return sdb;
+    out->sqlite = sdb;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -90,7 +122,7 @@ int main(int argc, char **argv)
     struct instance_http instance = {0};
     struct core core = {0};
     struct api api = {0};
-    struct sqlite_db *db = NULL;
+    struct threadly_db db = {0};
     struct err err = {0};
     bool stop;
     int rc = service_boot(&svc, "threadly-service", "threadly",
@@ -107,8 +139,7 @@ int main(int argc, char **argv)
     rc = 1;
     if (crypto_sodium_init(&err))
         goto fail;
-    db = open_db(&svc, &core, &err);
-    if (!db) {
+    if (open_db(&svc, &core, &db, &err) != 0) {
         rc = err.code == ERR_INVALID ? 2 : 1;
         goto fail;
     }
@@ -157,7 +188,10 @@ int main(int argc, char **argv)
     statuses_http_register(svc.http, &api);
     authorize_http_register(svc.http, &api);
     social_http_register(svc.http, &api);
-    http_ops_add_check(&svc.ops, "database", db_ready, db);
+    if (db.pgsql)
+        http_ops_add_check(&svc.ops, "database", pgsql_ready, db.pgsql);
+    else
+        http_ops_add_check(&svc.ops, "database", sqlite_ready, db.sqlite);
 
     rc = service_listen(&svc);
     if (rc == 0)
@@ -175,7 +209,8 @@ out:
         social_store_close(&core.social);
     ttlmap_free(core.idempotency);
     ttlmap_free(core.auth_codes);
-    sqlite_db_close(db);
+    sqlite_db_close(db.sqlite);
+    pgsql_db_close(db.pgsql);
     if (core.passwords.ops)
         password_hasher_sodium_free(&core.passwords);
     if (core.signer.ops)

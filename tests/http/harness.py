@@ -3,16 +3,82 @@
 Used by the HTTP tests (stdlib only; run with /usr/bin/python3). A service is started with
 --port 0; the port is read from its "listening" log line on stderr. Every log line is kept
 so tests can assert on the access log.
+
+THREADLY_TEST_DB=pgsql runs threadly-service on PostgreSQL instead of SQLite: each Service
+of it gets --db with a fresh database of the server at TEST_PG_URL (one per data dir, so a
+restart on the same data dir finds its data; dropped when the test process exits). Without
+TEST_PG_URL such a run prints a SKIP and exits 0 at import, or fails if TEST_REQUIRE names
+pgsql.
 """
+import atexit
 import http.client
 import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+import urllib.parse
+
+
+def _required(name):
+    return name in [p.strip() for p in os.environ.get("TEST_REQUIRE", "").split(",")]
+
+
+PGSQL = os.environ.get("THREADLY_TEST_DB") == "pgsql"
+if PGSQL and not os.environ.get("TEST_PG_URL"):
+    if _required("pgsql"):
+        print("FAIL: THREADLY_TEST_DB=pgsql and TEST_REQUIRE names pgsql, but TEST_PG_URL is "
+              "not set", file=sys.stderr)
+        sys.exit(1)
+    print("SKIP: THREADLY_TEST_DB=pgsql but TEST_PG_URL is not set (scripts/test starts a "
+          "server); nothing run", file=sys.stderr)
+    sys.exit(0)
+
+
+def psql(url, sql):
+    """Runs sql with psql on url (a postgres:// URL); raises if it fails."""
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+                   check=True, capture_output=True, text=True, timeout=60)
+
+
+def pg_url_with_db(url, dbname):
+    """url with its database name replaced by dbname."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + dbname))
+
+
+_pg_dbs = {}  # data dir -> (admin URL, database name)
+
+
+def _drop_pg_dbs():
+    for admin, name in _pg_dbs.values():
+        try:
+            psql(admin, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+        except (subprocess.SubprocessError, OSError):
+            pass
+
+
+def pg_database_for(data_dir):
+    """The URL of the PostgreSQL database of data_dir, created on first use."""
+    admin = os.environ["TEST_PG_URL"]
+    if data_dir not in _pg_dbs:
+        if not _pg_dbs:
+            atexit.register(_drop_pg_dbs)
+        name = "threadly_test_%d_%d" % (os.getpid(), len(_pg_dbs))
+        psql(admin, "DROP DATABASE IF EXISTS %s" % name)
+        psql(admin, "CREATE DATABASE %s" % name)
+        _pg_dbs[data_dir] = (admin, name)
+    return pg_url_with_db(admin, _pg_dbs[data_dir][1])
+
+
+def _is_core(binary):
+    core = os.environ.get("THREADLY_CORE_BIN")
+    return os.path.basename(binary) == "threadly-service" or (
+        core is not None and os.path.realpath(binary) == os.path.realpath(core))
 
 
 class Service:
@@ -23,6 +89,8 @@ class Service:
         self.port = None
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLY_")}
         full_env.update(env or {})
+        if PGSQL and _is_core(binary) and "--db" not in args:
+            args = ("--db", pg_database_for(self.data_dir), *args)
         self.proc = subprocess.Popen(
             [binary, "--port", "0", "--data-dir", self.data_dir, *args],
             stderr=subprocess.PIPE, stdout=subprocess.PIPE, env=full_env)

@@ -1,10 +1,13 @@
 /* test_status_contract.c - contract tests of the status and social store ports: every CONTRACT
- * case runs against each adapter (mem on one mem_db, sqlite on a fresh temporary file). The
- * status_store_sqlite suite covers what only the database does: threads. */
+ * case runs against each adapter (mem on one mem_db, sqlite on a fresh temporary file, pgsql on
+ * a fresh schema of TEST_PG_URL). The status_store_sqlite and status_store_pgsql suites cover
+ * what only the database does: threads, reconnection. */
 #include "lib/base/arena.h"
 #include "lib/base/xalloc.h"
 #include "services/threadly/adapters/mem/stores_mem.h"
+#include "services/threadly/adapters/pgsql/stores_pgsql.h"
 #include "services/threadly/adapters/sqlite/stores_sqlite.h"
+#include "tests/unit/pgsql_testdb.h"
 
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -50,11 +53,13 @@ static struct sqlite_db *open_db(const char *path)
 
 /* ---- fixture: the stores of one adapter ---- */
 
-enum adapter { ADAPTER_MEM, ADAPTER_SQLITE };
+enum adapter { ADAPTER_MEM, ADAPTER_SQLITE, ADAPTER_PGSQL };
 
 struct fixture {
     struct tmpdb tmp;
     struct sqlite_db *db;
+    struct pgsql_testdb pgt;
+    struct pgsql_db *pg;
     struct mem_db *mem;
     struct account_store accounts;
     struct status_store statuses;
@@ -72,6 +77,16 @@ static void fixture_open(struct fixture *f, enum adapter kind)
         f->accounts = account_store_mem(f->mem);
         f->statuses = status_store_mem(f->mem);
         f->social = social_store_mem(f->mem);
+        return;
+    }
+    if (kind == ADAPTER_PGSQL) {
+        pgsql_testdb_create(&f->pgt); /* or skips the test */
+        struct err err = {0};
+        f->pg = pgsql_db_open(f->pgt.url, &err);
+        cr_assert_not_null(f->pg, "pgsql_db_open: %s", err.msg);
+        f->accounts = account_store_pgsql(f->pg);
+        f->statuses = status_store_pgsql(f->pg);
+        f->social = social_store_pgsql(f->pg);
         return;
     }
     tmpdb_init(&f->tmp);
@@ -92,6 +107,10 @@ static void fixture_close(struct fixture *f)
         sqlite_db_close(f->db);
         tmpdb_remove(&f->tmp);
     }
+    if (f->pg) {
+        pgsql_db_close(f->pg);
+        pgsql_testdb_drop(&f->pgt);
+    }
 }
 
 static void run_contract(enum adapter kind, void (*body)(struct fixture *))
@@ -102,8 +121,8 @@ static void run_contract(enum adapter kind, void (*body)(struct fixture *))
     fixture_close(&f);
 }
 
-/* CONTRACT(suite, name) { body using f } defines the tests suite::name_mem and
- * suite::name_sqlite, which run the same body on each adapter. */
+/* CONTRACT(suite, name) { body using f } defines the tests suite::name_mem, suite::name_sqlite
+ * and suite::name_pgsql, which run the same body on each adapter. */
 #define CONTRACT(suite, name)                                                                      \
     static void contract_##suite##_##name(struct fixture *f);                                      \
     Test(suite, name##_mem)                                                                        \
@@ -113,6 +132,10 @@ static void run_contract(enum adapter kind, void (*body)(struct fixture *))
     Test(suite, name##_sqlite)                                                                     \
     {                                                                                              \
         run_contract(ADAPTER_SQLITE, contract_##suite##_##name);                                   \
+    }                                                                                              \
+    Test(suite, name##_pgsql)                                                                      \
+    {                                                                                              \
+        run_contract(ADAPTER_PGSQL, contract_##suite##_##name);                                    \
     }                                                                                              \
     static void contract_##suite##_##name(struct fixture *f)
 
@@ -862,13 +885,14 @@ CONTRACT(social_store, removing_a_status_removes_its_favourites)
     cr_assert_eq(status(f, 11)->favourites_count, 2);
 }
 
-/* ---- sqlite only: concurrent writers keep counters exact ---- */
+/* ---- sqlite and pgsql only: concurrent writers keep counters exact ---- */
 
 #define POSTERS 4
 #define PER_POSTER 100
 
 struct poster {
-    struct sqlite_db *db;
+    struct status_store statuses;
+    struct social_store social;
     int n;
     int failures;
     struct err err; /* the first failure */
@@ -877,8 +901,8 @@ struct poster {
 static void *poster_main(void *p)
 {
     struct poster *w = p;
-    struct status_store statuses = status_store_sqlite(w->db);
-    struct social_store social = social_store_sqlite(w->db);
+    struct status_store *statuses = &w->statuses;
+    struct social_store *social = &w->social;
     for (int i = 0; i < PER_POSTER; i++) {
         uint64_t id = 1000 + (uint64_t)w->n * PER_POSTER + (uint64_t)i;
         struct status s = plain_status(id, ALICE, VISIBILITY_PUBLIC);
@@ -886,8 +910,8 @@ static void *poster_main(void *p)
         s.in_reply_to_account_id = ALICE;
         struct err err = {0};
         bool created = false;
-        if (status_store_insert(&statuses, &s, &err) != 0 ||
-            social_store_favourite(&social, id, BOB, 1, 1, &created, &err) != 0) {
+        if (status_store_insert(statuses, &s, &err) != 0 ||
+            social_store_favourite(social, id, BOB, 1, 1, &created, &err) != 0) {
             if (w->failures++ == 0)
                 w->err = err;
         }
@@ -895,16 +919,16 @@ static void *poster_main(void *p)
     return NULL;
 }
 
-Test(status_store_sqlite, concurrent_posts_keep_counters_exact)
+static void concurrent_posts(enum adapter kind)
 {
     struct fixture f;
-    fixture_open(&f, ADAPTER_SQLITE);
+    fixture_open(&f, kind);
     add_people(&f);
     post_simple(&f, 1, ALICE, VISIBILITY_PUBLIC);
     struct poster w[POSTERS];
     pthread_t th[POSTERS];
     for (int i = 0; i < POSTERS; i++) {
-        w[i] = (struct poster){.db = f.db, .n = i};
+        w[i] = (struct poster){.statuses = f.statuses, .social = f.social, .n = i};
         cr_assert_eq(pthread_create(&th[i], NULL, poster_main, &w[i]), 0);
     }
     for (int i = 0; i < POSTERS; i++) {
@@ -918,5 +942,44 @@ Test(status_store_sqlite, concurrent_posts_keep_counters_exact)
     struct status_list l = {0};
     cr_assert_eq(status_store_replies(&f.statuses, 1, &f.a, &l, &f.err), 0, "%s", f.err.msg);
     cr_assert_eq(l.n, POSTERS * PER_POSTER);
+    fixture_close(&f);
+}
+
+Test(status_store_sqlite, concurrent_posts_keep_counters_exact)
+{
+    concurrent_posts(ADAPTER_SQLITE);
+}
+
+Test(status_store_pgsql, concurrent_posts_keep_counters_exact)
+{
+    concurrent_posts(ADAPTER_PGSQL);
+}
+
+/* ---- pgsql only: a lost connection inside the write path ---- */
+
+Test(status_store_pgsql, writes_recover_after_the_backend_is_terminated)
+{
+    struct fixture f;
+    fixture_open(&f, ADAPTER_PGSQL);
+    add_people(&f);
+    post_simple(&f, 1, ALICE, VISIBILITY_PUBLIC);
+    for (int round = 0; round < 3; round++) {
+        cr_assert_geq(pgsql_testdb_terminate(&f.pgt), 1, "no backend to terminate");
+        uint64_t id = 10 + (uint64_t)round;
+        struct status s = plain_status(id, BOB, VISIBILITY_PUBLIC);
+        s.in_reply_to_id = 1;
+        s.in_reply_to_account_id = ALICE;
+        int rc = status_store_insert(&f.statuses, &s, &f.err);
+        cr_assert(rc == 0 || rc == ERR_UNAVAILABLE, "%s (%s)", f.err.msg, err_code_name(rc));
+        if (rc == ERR_UNAVAILABLE)
+            post(&f, &s); /* nothing of the failed attempt was kept */
+        bool created = false;
+        cr_assert_eq(social_store_favourite(&f.social, id, ALICE, id, 1, &created, &f.err), 0, "%s",
+                     f.err.msg);
+        cr_assert(created);
+    }
+    cr_assert_eq(account(&f, BOB)->statuses_count, 3);
+    cr_assert_eq(status(&f, 1)->replies_count, 3);
+    cr_assert_eq(status(&f, 12)->favourites_count, 1);
     fixture_close(&f);
 }

@@ -1,10 +1,13 @@
 /* test_store_contract.c - contract tests of the account, app and token store ports: every
- * CONTRACT case runs against each adapter (mem, and sqlite on a fresh temporary file). The
- * sqlite_db suite covers what only the database does: persistence, migrations, threads. */
+ * CONTRACT case runs against each adapter (mem, sqlite on a fresh temporary file, and pgsql on
+ * a fresh schema of TEST_PG_URL). The sqlite_db and pgsql_db suites cover what only the
+ * database does: persistence, migrations, threads, reconnection. */
 #include "lib/base/arena.h"
 #include "lib/base/xalloc.h"
 #include "services/threadly/adapters/mem/stores_mem.h"
+#include "services/threadly/adapters/pgsql/stores_pgsql.h"
 #include "services/threadly/adapters/sqlite/stores_sqlite.h"
+#include "tests/unit/pgsql_testdb.h"
 
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -49,13 +52,25 @@ static struct sqlite_db *open_db(const char *path)
     return db;
 }
 
+/* A fresh schema (or a skip without TEST_PG_URL) and the database on it, migrated. */
+static struct pgsql_db *open_pg(struct pgsql_testdb *t)
+{
+    pgsql_testdb_create(t);
+    struct err err = {0};
+    struct pgsql_db *db = pgsql_db_open(t->url, &err);
+    cr_assert_not_null(db, "pgsql_db_open: %s", err.msg);
+    return db;
+}
+
 /* ---- fixture: the three stores of one adapter ---- */
 
-enum adapter { ADAPTER_MEM, ADAPTER_SQLITE };
+enum adapter { ADAPTER_MEM, ADAPTER_SQLITE, ADAPTER_PGSQL };
 
 struct fixture {
     struct tmpdb tmp;
     struct sqlite_db *db;
+    struct pgsql_testdb pgt;
+    struct pgsql_db *pg;
     struct account_store accounts;
     struct app_store apps;
     struct token_store tokens;
@@ -71,6 +86,13 @@ static void fixture_open(struct fixture *f, enum adapter kind)
         f->accounts = account_store_mem_new();
         f->apps = app_store_mem_new();
         f->tokens = token_store_mem_new();
+        return;
+    }
+    if (kind == ADAPTER_PGSQL) {
+        f->pg = open_pg(&f->pgt);
+        f->accounts = account_store_pgsql(f->pg);
+        f->apps = app_store_pgsql(f->pg);
+        f->tokens = token_store_pgsql(f->pg);
         return;
     }
     tmpdb_init(&f->tmp);
@@ -90,6 +112,10 @@ static void fixture_close(struct fixture *f)
         sqlite_db_close(f->db);
         tmpdb_remove(&f->tmp);
     }
+    if (f->pg) {
+        pgsql_db_close(f->pg);
+        pgsql_testdb_drop(&f->pgt);
+    }
 }
 
 static void run_contract(enum adapter kind, void (*body)(struct fixture *))
@@ -100,8 +126,8 @@ static void run_contract(enum adapter kind, void (*body)(struct fixture *))
     fixture_close(&f);
 }
 
-/* CONTRACT(suite, name) { body using f } defines the tests suite::name_mem and
- * suite::name_sqlite, which run the same body on each adapter. */
+/* CONTRACT(suite, name) { body using f } defines the tests suite::name_mem, suite::name_sqlite
+ * and suite::name_pgsql, which run the same body on each adapter. */
 #define CONTRACT(suite, name)                                                                      \
     static void contract_##suite##_##name(struct fixture *f);                                      \
     Test(suite, name##_mem)                                                                        \
@@ -111,6 +137,10 @@ static void run_contract(enum adapter kind, void (*body)(struct fixture *))
     Test(suite, name##_sqlite)                                                                     \
     {                                                                                              \
         run_contract(ADAPTER_SQLITE, contract_##suite##_##name);                                   \
+    }                                                                                              \
+    Test(suite, name##_pgsql)                                                                      \
+    {                                                                                              \
+        run_contract(ADAPTER_PGSQL, contract_##suite##_##name);                                    \
     }                                                                                              \
     static void contract_##suite##_##name(struct fixture *f)
 
@@ -582,7 +612,10 @@ Test(sqlite_db, ping)
 #define PER_WRITER 200
 
 struct writer {
-    struct sqlite_db *db;
+    struct account_store accounts;
+    struct token_store tokens;
+    int (*ping)(void *db, struct err *err);
+    void *db;
     int n;
     int failures;
     struct err err; /* the first failure */
@@ -591,8 +624,8 @@ struct writer {
 static void *writer_main(void *p)
 {
     struct writer *w = p;
-    struct account_store accounts = account_store_sqlite(w->db);
-    struct token_store tokens = token_store_sqlite(w->db);
+    struct account_store *accounts = &w->accounts;
+    struct token_store *tokens = &w->tokens;
     struct arena a;
     arena_init(&a, 0);
     for (int i = 0; i < PER_WRITER; i++) {
@@ -604,11 +637,11 @@ static void *writer_main(void *p)
         struct account *got = NULL;
         bool revoked = false;
         struct err err = {0};
-        if (account_store_insert(&accounts, &acct, &err) != 0 ||
-            account_store_get(&accounts, id, &a, &got, &err) != 0 ||
-            token_store_revoke(&tokens, id, id, 1, &err) != 0 ||
-            token_store_is_revoked(&tokens, id, &revoked, &err) != 0 || !revoked ||
-            sqlite_db_ping(w->db, &err) != 0) {
+        if (account_store_insert(accounts, &acct, &err) != 0 ||
+            account_store_get(accounts, id, &a, &got, &err) != 0 ||
+            token_store_revoke(tokens, id, id, 1, &err) != 0 ||
+            token_store_is_revoked(tokens, id, &revoked, &err) != 0 || !revoked ||
+            w->ping(w->db, &err) != 0) {
             if (w->failures++ == 0)
                 w->err = err;
         }
@@ -618,17 +651,30 @@ static void *writer_main(void *p)
     return NULL;
 }
 
-Test(sqlite_db, concurrent_writers)
+static int ping_sqlite(void *db, struct err *err)
 {
-    struct tmpdb t;
-    tmpdb_init(&t);
-    struct sqlite_db *db = open_db(t.path);
+    return sqlite_db_ping(db, err);
+}
+
+static int ping_pgsql(void *db, struct err *err)
+{
+    return pgsql_db_ping(db, err);
+}
+
+/* Two rounds of WRITERS threads on f's stores (the second reuses the exited threads'
+ * connections); then every row is there and every username found case-insensitively. */
+static void concurrent_writers(struct fixture *f, int (*ping)(void *, struct err *), void *db)
+{
     struct writer w[WRITERS];
     pthread_t th[WRITERS];
     /* Twice, so the second round's threads reuse the connections of exited ones. */
     for (int round = 0; round < 2; round++) {
         for (int i = 0; i < WRITERS; i++) {
-            w[i] = (struct writer){.db = db, .n = round * WRITERS + i};
+            w[i] = (struct writer){.accounts = f->accounts,
+                                   .tokens = f->tokens,
+                                   .ping = ping,
+                                   .db = db,
+                                   .n = round * WRITERS + i};
             cr_assert_eq(pthread_create(&th[i], NULL, writer_main, &w[i]), 0);
         }
         for (int i = 0; i < WRITERS; i++) {
@@ -638,10 +684,10 @@ Test(sqlite_db, concurrent_writers)
         }
     }
 
-    struct account_store accounts = account_store_sqlite(db);
+    struct account_store *accounts = &f->accounts;
     struct err err = {0};
     int64_t n = 0;
-    cr_assert_eq(account_store_count(&accounts, &n, &err), 0, "%s", err.msg);
+    cr_assert_eq(account_store_count(accounts, &n, &err), 0, "%s", err.msg);
     cr_assert_eq(n, 2 * WRITERS * PER_WRITER);
     struct arena a;
     arena_init(&a, 0);
@@ -650,15 +696,21 @@ Test(sqlite_db, concurrent_writers)
             char name[32];
             snprintf(name, sizeof(name), "W%d_USER%d", k, i);
             struct account *got = NULL;
-            cr_assert_eq(account_store_get_by_username(&accounts, name, &a, &got, &err), 0,
-                         "%s: %s", name, err.msg);
+            cr_assert_eq(account_store_get_by_username(accounts, name, &a, &got, &err), 0, "%s: %s",
+                         name, err.msg);
             cr_assert_eq(got->id, (uint64_t)k * 1000 + (uint64_t)i + 1);
         }
         arena_reset(&a);
     }
     arena_release(&a);
-    sqlite_db_close(db);
-    tmpdb_remove(&t);
+}
+
+Test(sqlite_db, concurrent_writers)
+{
+    struct fixture f;
+    fixture_open(&f, ADAPTER_SQLITE);
+    concurrent_writers(&f, ping_sqlite, f.db);
+    fixture_close(&f);
 }
 
 Test(sqlite_db, two_databases_in_one_process)
@@ -707,4 +759,145 @@ CONTRACT(accounts, update_profile_changes_only_the_profile)
     cr_assert_eq(got->statuses_count, acct.statuses_count);
     change.id = 12345;
     cr_assert_eq(account_store_update_profile(&f->accounts, &change, &f->err), ERR_NOT_FOUND);
+}
+
+/* ---- pgsql_db: only the database ---- */
+
+Test(pgsql_db, data_survives_reopen_and_migrations_run_once)
+{
+    struct pgsql_testdb t;
+    struct pgsql_db *db = open_pg(&t);
+    cr_assert_eq(pgsql_db_migrations_applied(db), threadly_migrations_len);
+    struct account_store accounts = account_store_pgsql(db);
+    struct account acct = sample_account(1, "Alice", "alice@x.example");
+    struct err err = {0};
+    cr_assert_eq(account_store_insert(&accounts, &acct, &err), 0, "%s", err.msg);
+    pgsql_db_close(db);
+
+    struct arena a;
+    arena_init(&a, 0);
+    db = pgsql_db_open(t.url, &err);
+    cr_assert_not_null(db, "%s", err.msg);
+    cr_assert_eq(pgsql_db_migrations_applied(db), 0, "reopen applied a migration again");
+    accounts = account_store_pgsql(db);
+    struct account *got = NULL;
+    cr_assert_eq(account_store_get_by_username(&accounts, "ALICE", &a, &got, &err), 0, "%s",
+                 err.msg);
+    assert_account_eq(got, &acct);
+    pgsql_db_close(db);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.schema_migrations", t.name);
+    cr_assert_eq(pgsql_testdb_int(t.admin, sql), (int64_t)threadly_migrations_len);
+    arena_release(&a);
+    pgsql_testdb_drop(&t);
+}
+
+Test(pgsql_db, failed_migration_rolls_back_and_fails_open)
+{
+    struct pgsql_testdb t;
+    pgsql_testdb_create(&t);
+    struct err err = {0};
+    const struct db_migration bad[] = {
+        {1, "001_ok", "CREATE TABLE one (id BIGINT PRIMARY KEY)"},
+        {2, "002_bad", "CREATE TABLE half (id BIGINT); SELECT no_such_function()"},
+    };
+    cr_assert_null(pgsql_db_open_migrations(t.url, bad, 2, &err));
+    cr_assert_eq(err.code, ERR_INTERNAL, "%s", err.msg);
+    cr_assert(strstr(err.msg, "002_bad"), "%s", err.msg);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_tables WHERE schemaname = '%s'", t.name);
+    /* one and schema_migrations; half was rolled back. */
+    cr_assert_eq(pgsql_testdb_int(t.admin, sql), 2);
+    const struct db_migration fixed[] = {bad[0], {2, "002_fixed", "CREATE TABLE half (id BIGINT)"}};
+    struct pgsql_db *db = pgsql_db_open_migrations(t.url, fixed, 2, &err);
+    cr_assert_not_null(db, "%s", err.msg);
+    cr_assert_eq(pgsql_db_migrations_applied(db), 1);
+    pgsql_db_close(db);
+    const struct db_migration unordered[] = {fixed[1], fixed[0]};
+    cr_assert_null(pgsql_db_open_migrations(t.url, unordered, 2, &err));
+    cr_assert_eq(err.code, ERR_INVALID);
+    pgsql_testdb_drop(&t);
+}
+
+struct opener {
+    const char *url;
+    size_t applied;
+    struct err err;
+};
+
+static void *opener_main(void *p)
+{
+    struct opener *o = p;
+    struct pgsql_db *db = pgsql_db_open(o->url, &o->err);
+    if (db)
+        o->applied = pgsql_db_migrations_applied(db);
+    else
+        o->applied = 1000;
+    pgsql_db_close(db);
+    return NULL;
+}
+
+Test(pgsql_db, concurrent_opens_apply_each_migration_once)
+{
+    struct pgsql_testdb t;
+    pgsql_testdb_create(&t);
+    struct opener o[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        o[i] = (struct opener){.url = t.url};
+        cr_assert_eq(pthread_create(&th[i], NULL, opener_main, &o[i]), 0);
+    }
+    size_t total = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert_lt(o[i].applied, 1000, "open %d: %s", i, o[i].err.msg);
+        total += o[i].applied;
+    }
+    cr_assert_eq(total, threadly_migrations_len);
+    pgsql_testdb_drop(&t);
+}
+
+Test(pgsql_db, concurrent_writers)
+{
+    struct fixture f;
+    fixture_open(&f, ADAPTER_PGSQL);
+    concurrent_writers(&f, ping_pgsql, f.pg);
+    fixture_close(&f);
+}
+
+Test(pgsql_db, reconnects_after_the_backend_is_terminated)
+{
+    struct fixture f;
+    fixture_open(&f, ADAPTER_PGSQL);
+    struct account acct = sample_account(1, "alice", "alice@x.example");
+    insert_ok(&f, &acct);
+    for (int round = 0; round < 3; round++) {
+        cr_assert_geq(pgsql_testdb_terminate(&f.pgt), 1, "no backend to terminate");
+        /* The first call may notice the loss (ERR_UNAVAILABLE) or, if libpq had not read it
+         * yet, reconnect; either way the one after works. */
+        int64_t n = -1;
+        int rc = account_store_count(&f.accounts, &n, &f.err);
+        cr_assert(rc == 0 || rc == ERR_UNAVAILABLE, "%s (%s)", f.err.msg, err_code_name(rc));
+        cr_assert_eq(account_count(&f), 1 + round);
+        struct account next = sample_account(2 + (uint64_t)round, "", "");
+        char name[32], email[32];
+        snprintf(name, sizeof(name), "bob%d", round);
+        snprintf(email, sizeof(email), "bob%d@x.example", round);
+        next.username = name;
+        next.email = email;
+        insert_ok(&f, &next);
+        cr_assert_eq(pgsql_db_ping(f.pg, &f.err), 0, "%s", f.err.msg);
+    }
+    cr_assert_eq(account_count(&f), 4);
+    fixture_close(&f);
+}
+
+Test(pgsql_db, unreachable_server_is_unavailable)
+{
+    struct err err = {0};
+    cr_assert_null(pgsql_db_open("postgres://postgres@127.0.0.1:1/threadly", &err));
+    cr_assert_eq(err.code, ERR_UNAVAILABLE, "%s", err.msg);
+    cr_assert_null(pgsql_db_open("", &err));
+    cr_assert_eq(err.code, ERR_INVALID);
+    cr_assert_null(pgsql_db_open(NULL, NULL)); /* err may be NULL */
 }

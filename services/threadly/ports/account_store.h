@@ -1,5 +1,5 @@
 /* account_store.h - port: durable storage of accounts.
- * Adapters: mem (tests), sqlite (single node), pgsql (production, not yet).
+ * Adapters: mem (tests), sqlite (single node), pgsql (production).
  * Thread-safety: every adapter may be called from many threads at once.
  * Results are allocated in the caller's arena; nothing returned needs freeing. */
 #ifndef SERVICES_THREADLY_PORTS_ACCOUNT_STORE_H

@@ -1,5 +1,5 @@
 /* app_store.h - port: OAuth applications registered with POST /api/v1/apps.
- * Adapters: mem (tests), sqlite, pgsql (not yet). Thread-safe; results in the caller's arena. */
+ * Adapters: mem (tests), sqlite, pgsql. Thread-safe; results in the caller's arena. */
 #ifndef SERVICES_THREADLY_PORTS_APP_STORE_H
 #define SERVICES_THREADLY_PORTS_APP_STORE_H
 

@@ -1,5 +1,5 @@
 /* social_store.h - port: who follows whom and who favourited what.
- * Adapters: mem (tests), sqlite, pgsql (not yet). Thread-safe; results in the caller's arena.
+ * Adapters: mem (tests), sqlite, pgsql. Thread-safe; results in the caller's arena.
  * Counters are kept exact in the same transaction as the change: followers_count and
  * following_count of both accounts, favourites_count of the status. */
 #ifndef SERVICES_THREADLY_PORTS_SOCIAL_STORE_H

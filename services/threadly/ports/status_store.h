@@ -1,5 +1,5 @@
 /* status_store.h - port: durable storage of statuses and the timelines read from them.
- * Adapters: mem (tests), sqlite, pgsql (not yet). Thread-safe; results in the caller's arena.
+ * Adapters: mem (tests), sqlite, pgsql. Thread-safe; results in the caller's arena.
  * Counters are kept exact by the adapter in the same transaction as the change:
  * accounts.statuses_count and last_status_at_ms of the author, replies_count of the parent. */
 #ifndef SERVICES_THREADLY_PORTS_STATUS_STORE_H

@@ -1,6 +1,6 @@
 /* token_store.h - port: which access tokens (by their jti) have been revoked.
- * Tokens themselves are signed JWTs and are not stored. Adapters: mem, sqlite, pgsql (not
- * yet). Thread-safe. */
+ * Tokens themselves are signed JWTs and are not stored. Adapters: mem, sqlite, pgsql.
+ * Thread-safe. */
 #ifndef SERVICES_THREADLY_PORTS_TOKEN_STORE_H
 #define SERVICES_THREADLY_PORTS_TOKEN_STORE_H
 

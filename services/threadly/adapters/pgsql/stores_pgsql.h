@@ -1,0 +1,42 @@
+/* stores_pgsql.h - PostgreSQL adapters of the account, app, token, status and social store
+ * ports, on a struct pgsql_db (db_pgsql.h). Thread-safe: each calling thread uses its own
+ * connection. All SQL is parameterised; results are copied into the caller's arena and no
+ * PGresult outlives a call. */
+#ifndef SERVICES_THREADLY_ADAPTERS_PGSQL_STORES_PGSQL_H
+#define SERVICES_THREADLY_ADAPTERS_PGSQL_STORES_PGSQL_H
+
+#include "services/threadly/adapters/pgsql/db_pgsql.h"
+#include "services/threadly/ports/account_store.h"
+#include "services/threadly/ports/app_store.h"
+#include "services/threadly/ports/social_store.h"
+#include "services/threadly/ports/status_store.h"
+#include "services/threadly/ports/token_store.h"
+
+/* db must outlive the stores. Their close() does nothing: pgsql_db_close frees the
+ * connections. */
+struct account_store account_store_pgsql(struct pgsql_db *db);
+struct app_store app_store_pgsql(struct pgsql_db *db);
+struct token_store token_store_pgsql(struct pgsql_db *db);
+struct status_store status_store_pgsql(struct pgsql_db *db);
+struct social_store social_store_pgsql(struct pgsql_db *db);
+
+/* ---- Shared by status_store_pgsql.c and social_store_pgsql.c only ----
+ * The columns of a status row of `statuses s` (migration 002): mentions as account ids joined
+ * by ',' and tags joined by chr(31), both in position order (NULL when there are none), so
+ * that a page is one query. */
+#define STATUS_PGSQL_COLUMNS                                                                       \
+    "s.id, s.account_id, s.text, s.content, s.spoiler_text, s.visibility, s.sensitive, "           \
+    "s.language, s.in_reply_to_id, s.in_reply_to_account_id, s.application_id, "                   \
+    "s.created_at_ms, s.replies_count, s.favourites_count, s.reblogs_count, "                      \
+    "(SELECT string_agg(m.account_id::text, ',' ORDER BY m.position) "                             \
+    "FROM status_mentions m WHERE m.status_id = s.id), "                                           \
+    "(SELECT string_agg(t.tag, chr(31) ORDER BY t.position) "                                      \
+    "FROM status_tags t WHERE t.status_id = s.id)"
+#define STATUS_PGSQL_NCOLUMNS 17
+
+/* Copies the STATUS_PGSQL_COLUMNS of row `row` of r, starting at column col, into *out and the
+ * arena. */
+void status_store_pgsql_row(const struct pg_result *r, int row, int col, struct arena *a,
+                            struct status *out);
+
+#endif
