@@ -7,137 +7,44 @@
 #include "services/threadly/adapters/mem/stores_mem.h"
 #include "services/threadly/adapters/pgsql/stores_pgsql.h"
 #include "services/threadly/adapters/sqlite/stores_sqlite.h"
+#include "tests/unit/contract_fixture.h"
 #include "tests/unit/pgsql_testdb.h"
 
 #include <criterion/criterion.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-/* ---- temporary database files ---- */
+/* ---- the stores under test (fixture and CONTRACT: contract_fixture.h) ---- */
 
-struct tmpdb {
-    char dir[256];
-    char path[320];
-};
-
-static void tmpdb_init(struct tmpdb *t)
+static void open_stores(struct fixture *f, enum adapter kind)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(t->dir, sizeof(t->dir), "%s/threadly-status-XXXXXX", base && *base ? base : "/tmp");
-    cr_assert_not_null(mkdtemp(t->dir), "mkdtemp %s", t->dir);
-    snprintf(t->path, sizeof(t->path), "%s/threadly.db", t->dir);
-}
-
-static void tmpdb_remove(struct tmpdb *t)
-{
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char p[400];
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        snprintf(p, sizeof(p), "%s%s", t->path, suffixes[i]);
-        unlink(p);
-    }
-    cr_assert_eq(rmdir(t->dir), 0, "leftover files in %s", t->dir);
-}
-
-static struct sqlite_db *open_db(const char *path)
-{
-    struct err err = {0};
-    struct sqlite_db *db = sqlite_db_open(path, &err);
-    cr_assert_not_null(db, "sqlite_db_open: %s", err.msg);
-    return db;
-}
-
-/* ---- fixture: the stores of one adapter ---- */
-
-enum adapter { ADAPTER_MEM, ADAPTER_SQLITE, ADAPTER_PGSQL };
-
-struct fixture {
-    struct tmpdb tmp;
-    struct sqlite_db *db;
-    struct pgsql_testdb pgt;
-    struct pgsql_db *pg;
-    struct mem_db *mem;
-    struct account_store accounts;
-    struct status_store statuses;
-    struct social_store social;
-    struct arena a;
-    struct err err;
-};
-
-static void fixture_open(struct fixture *f, enum adapter kind)
-{
-    memset(f, 0, sizeof(*f));
-    arena_init(&f->a, 0);
     if (kind == ADAPTER_MEM) {
         f->mem = mem_db_new();
         f->accounts = account_store_mem(f->mem);
         f->statuses = status_store_mem(f->mem);
         f->social = social_store_mem(f->mem);
-        return;
-    }
-    if (kind == ADAPTER_PGSQL) {
-        pgsql_testdb_create(&f->pgt); /* or skips the test */
-        struct err err = {0};
-        f->pg = pgsql_db_open(f->pgt.url, &err);
-        cr_assert_not_null(f->pg, "pgsql_db_open: %s", err.msg);
+    } else if (kind == ADAPTER_PGSQL) {
         f->accounts = account_store_pgsql(f->pg);
         f->statuses = status_store_pgsql(f->pg);
         f->social = social_store_pgsql(f->pg);
-        return;
+    } else {
+        f->accounts = account_store_sqlite(f->db);
+        f->statuses = status_store_sqlite(f->db);
+        f->social = social_store_sqlite(f->db);
     }
-    tmpdb_init(&f->tmp);
-    f->db = open_db(f->tmp.path);
-    f->accounts = account_store_sqlite(f->db);
-    f->statuses = status_store_sqlite(f->db);
-    f->social = social_store_sqlite(f->db);
 }
 
-static void fixture_close(struct fixture *f)
+static void close_stores(struct fixture *f)
 {
     account_store_close(&f->accounts);
     status_store_close(&f->statuses);
     social_store_close(&f->social);
-    arena_release(&f->a);
     mem_db_free(f->mem);
-    if (f->db) {
-        sqlite_db_close(f->db);
-        tmpdb_remove(&f->tmp);
-    }
-    if (f->pg) {
-        pgsql_db_close(f->pg);
-        pgsql_testdb_drop(&f->pgt);
-    }
 }
 
-static void run_contract(enum adapter kind, void (*body)(struct fixture *))
-{
-    struct fixture f;
-    fixture_open(&f, kind);
-    body(&f);
-    fixture_close(&f);
-}
-
-/* CONTRACT(suite, name) { body using f } defines the tests suite::name_mem, suite::name_sqlite
- * and suite::name_pgsql, which run the same body on each adapter. */
-#define CONTRACT(suite, name)                                                                      \
-    static void contract_##suite##_##name(struct fixture *f);                                      \
-    Test(suite, name##_mem)                                                                        \
-    {                                                                                              \
-        run_contract(ADAPTER_MEM, contract_##suite##_##name);                                      \
-    }                                                                                              \
-    Test(suite, name##_sqlite)                                                                     \
-    {                                                                                              \
-        run_contract(ADAPTER_SQLITE, contract_##suite##_##name);                                   \
-    }                                                                                              \
-    Test(suite, name##_pgsql)                                                                      \
-    {                                                                                              \
-        run_contract(ADAPTER_PGSQL, contract_##suite##_##name);                                    \
-    }                                                                                              \
-    static void contract_##suite##_##name(struct fixture *f)
+const struct contract_suite contract_suite = {"threadly-status", open_stores, close_stores};
 
 /* ---- helpers ---- */
 

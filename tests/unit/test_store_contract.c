@@ -7,6 +7,7 @@
 #include "services/threadly/adapters/mem/stores_mem.h"
 #include "services/threadly/adapters/pgsql/stores_pgsql.h"
 #include "services/threadly/adapters/sqlite/stores_sqlite.h"
+#include "tests/unit/contract_fixture.h"
 #include "tests/unit/pgsql_testdb.h"
 
 #include <criterion/criterion.h>
@@ -14,135 +15,35 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-/* ---- temporary database files ---- */
+/* ---- the stores under test (fixture and CONTRACT: contract_fixture.h) ---- */
 
-struct tmpdb {
-    char dir[256];
-    char path[320];
-};
-
-static void tmpdb_init(struct tmpdb *t)
+static void open_stores(struct fixture *f, enum adapter kind)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(t->dir, sizeof(t->dir), "%s/threadly-store-XXXXXX", base && *base ? base : "/tmp");
-    cr_assert_not_null(mkdtemp(t->dir), "mkdtemp %s", t->dir);
-    snprintf(t->path, sizeof(t->path), "%s/threadly.db", t->dir);
-}
-
-static void tmpdb_remove(struct tmpdb *t)
-{
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char p[400];
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        snprintf(p, sizeof(p), "%s%s", t->path, suffixes[i]);
-        unlink(p);
-    }
-    cr_assert_eq(rmdir(t->dir), 0, "leftover files in %s", t->dir);
-}
-
-static struct sqlite_db *open_db(const char *path)
-{
-    struct err err = {0};
-    struct sqlite_db *db = sqlite_db_open(path, &err);
-    cr_assert_not_null(db, "sqlite_db_open: %s", err.msg);
-    return db;
-}
-
-/* A fresh schema (or a skip without TEST_PG_URL) and the database on it, migrated. */
-static struct pgsql_db *open_pg(struct pgsql_testdb *t)
-{
-    pgsql_testdb_create(t);
-    struct err err = {0};
-    struct pgsql_db *db = pgsql_db_open(t->url, &err);
-    cr_assert_not_null(db, "pgsql_db_open: %s", err.msg);
-    return db;
-}
-
-/* ---- fixture: the three stores of one adapter ---- */
-
-enum adapter { ADAPTER_MEM, ADAPTER_SQLITE, ADAPTER_PGSQL };
-
-struct fixture {
-    struct tmpdb tmp;
-    struct sqlite_db *db;
-    struct pgsql_testdb pgt;
-    struct pgsql_db *pg;
-    struct account_store accounts;
-    struct app_store apps;
-    struct token_store tokens;
-    struct arena a;
-    struct err err;
-};
-
-static void fixture_open(struct fixture *f, enum adapter kind)
-{
-    memset(f, 0, sizeof(*f));
-    arena_init(&f->a, 0);
     if (kind == ADAPTER_MEM) {
         f->accounts = account_store_mem_new();
         f->apps = app_store_mem_new();
         f->tokens = token_store_mem_new();
-        return;
-    }
-    if (kind == ADAPTER_PGSQL) {
-        f->pg = open_pg(&f->pgt);
+    } else if (kind == ADAPTER_PGSQL) {
         f->accounts = account_store_pgsql(f->pg);
         f->apps = app_store_pgsql(f->pg);
         f->tokens = token_store_pgsql(f->pg);
-        return;
+    } else {
+        f->accounts = account_store_sqlite(f->db);
+        f->apps = app_store_sqlite(f->db);
+        f->tokens = token_store_sqlite(f->db);
     }
-    tmpdb_init(&f->tmp);
-    f->db = open_db(f->tmp.path);
-    f->accounts = account_store_sqlite(f->db);
-    f->apps = app_store_sqlite(f->db);
-    f->tokens = token_store_sqlite(f->db);
 }
 
-static void fixture_close(struct fixture *f)
+static void close_stores(struct fixture *f)
 {
     account_store_close(&f->accounts);
     app_store_close(&f->apps);
     token_store_close(&f->tokens);
-    arena_release(&f->a);
-    if (f->db) {
-        sqlite_db_close(f->db);
-        tmpdb_remove(&f->tmp);
-    }
-    if (f->pg) {
-        pgsql_db_close(f->pg);
-        pgsql_testdb_drop(&f->pgt);
-    }
 }
 
-static void run_contract(enum adapter kind, void (*body)(struct fixture *))
-{
-    struct fixture f;
-    fixture_open(&f, kind);
-    body(&f);
-    fixture_close(&f);
-}
-
-/* CONTRACT(suite, name) { body using f } defines the tests suite::name_mem, suite::name_sqlite
- * and suite::name_pgsql, which run the same body on each adapter. */
-#define CONTRACT(suite, name)                                                                      \
-    static void contract_##suite##_##name(struct fixture *f);                                      \
-    Test(suite, name##_mem)                                                                        \
-    {                                                                                              \
-        run_contract(ADAPTER_MEM, contract_##suite##_##name);                                      \
-    }                                                                                              \
-    Test(suite, name##_sqlite)                                                                     \
-    {                                                                                              \
-        run_contract(ADAPTER_SQLITE, contract_##suite##_##name);                                   \
-    }                                                                                              \
-    Test(suite, name##_pgsql)                                                                      \
-    {                                                                                              \
-        run_contract(ADAPTER_PGSQL, contract_##suite##_##name);                                    \
-    }                                                                                              \
-    static void contract_##suite##_##name(struct fixture *f)
+const struct contract_suite contract_suite = {"threadly-store", open_stores, close_stores};
 
 /* ---- sample data: quotes, UTF-8 and SQL that must come back unchanged ---- */
 

@@ -45,6 +45,27 @@ bool api_authenticate(struct api *api, struct http_req *req, struct http_res *re
     return true;
 }
 
+bool api_optional_viewer(struct api *api, struct http_req *req, struct http_res *res,
+                         uint64_t *viewer)
+{
+    struct principal who;
+    *viewer = 0;
+    if (!http_req_header(req, "Authorization") && !http_req_arg(req, "access_token"))
+        return true;
+    if (!api_authenticate(api, req, res, "read:statuses", false, &who))
+        return false;
+    *viewer = who.claims.account_id;
+    return true;
+}
+
+bool api_path_id(struct http_req *req, struct http_res *res, uint64_t *id)
+{
+    if (id_parse(http_req_path_param(req, "id"), id))
+        return true;
+    http_res_error(res, 404, "Record not found");
+    return false;
+}
+
 void api_validation_error(struct http_res *res, const struct validation *v)
 {
     struct buf msg = BUF_INIT;

@@ -29,6 +29,15 @@ bool api_rate_limit(struct api *api, struct ratelimit *rl, struct http_req *req,
  * On failure the response is already set (401 or 403) and false is returned. */
 bool api_authenticate(struct api *api, struct http_req *req, struct http_res *res,
                       const char *scope, bool user_required, struct principal *out);
+/* The viewer of a read that allows anonymous access: 0 without a token (no Authorization
+ * header and no access_token parameter). A token that is present but invalid is refused (401),
+ * as Mastodon does, and so is one without read:statuses (403); then the response is set and
+ * false is returned. */
+bool api_optional_viewer(struct api *api, struct http_req *req, struct http_res *res,
+                         uint64_t *viewer);
+/* The :id path parameter as an id. When it is not one, the response is set (404, "Record not
+ * found", which is what an unknown id gets too) and false is returned. */
+bool api_path_id(struct http_req *req, struct http_res *res, uint64_t *id);
 /* 422 {"error": "Validation failed: ...", "details": {...}} */
 void api_validation_error(struct http_res *res, const struct validation *v);
 /* Maps a store or use-case error code to a response (and logs err). */

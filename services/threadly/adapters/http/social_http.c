@@ -8,23 +8,24 @@
 #include <string.h>
 #include <strings.h>
 
-static bool path_id(struct http_req *req, struct http_res *res, uint64_t *id)
-{
-    if (id_parse(http_req_path_param(req, "id"), id))
-        return true;
-    http_res_error(res, 404, "Record not found");
-    return false;
-}
+/* The use cases of the follow and follow request endpoints: each changes the relationship of
+ * the viewer with one account, on or off (follow/unfollow, accept/reject). */
+typedef int (*relationship_change_fn)(struct core *c, uint64_t viewer, uint64_t id, bool on,
+                                      struct relationship *out, struct err *err);
 
-static void follow(struct http_req *req, struct http_res *res, struct api *api, bool on)
+/* POST .../:id/<verb>: runs change for the authenticated viewer and account :id and answers
+ * with the Relationship. */
+static void change_relationship(struct http_req *req, struct http_res *res, struct api *api,
+                                relationship_change_fn change, bool on)
 {
     struct principal who;
     struct relationship rel;
     struct err err = {0};
     uint64_t id;
-    if (!api_authenticate(api, req, res, "write:follows", true, &who) || !path_id(req, res, &id))
+    if (!api_authenticate(api, req, res, "write:follows", true, &who) ||
+        !api_path_id(req, res, &id))
         return;
-    int rc = social_follow(api->core, who.claims.account_id, id, on, &rel, &err);
+    int rc = change(api->core, who.claims.account_id, id, on, &rel, &err);
     if (rc)
         api_error(api, req, res, rc, &err);
     else
@@ -33,12 +34,12 @@ static void follow(struct http_req *req, struct http_res *res, struct api *api, 
 
 static void do_follow(struct http_req *req, struct http_res *res, void *ctx)
 {
-    follow(req, res, ctx, true);
+    change_relationship(req, res, ctx, social_follow, true);
 }
 
 static void do_unfollow(struct http_req *req, struct http_res *res, void *ctx)
 {
-    follow(req, res, ctx, false);
+    change_relationship(req, res, ctx, social_follow, false);
 }
 
 static void relationships(struct http_req *req, struct http_res *res, void *ctx)
@@ -97,14 +98,14 @@ static void send_edges(struct api *api, struct http_req *req, struct http_res *r
 static void followers(struct http_req *req, struct http_res *res, void *ctx)
 {
     uint64_t id;
-    if (path_id(req, res, &id))
+    if (api_path_id(req, res, &id))
         send_edges(ctx, req, res, EDGES_FOLLOWERS, id);
 }
 
 static void following(struct http_req *req, struct http_res *res, void *ctx)
 {
     uint64_t id;
-    if (path_id(req, res, &id))
+    if (api_path_id(req, res, &id))
         send_edges(ctx, req, res, EDGES_FOLLOWING, id);
 }
 
@@ -115,7 +116,7 @@ static void favourited_by(struct http_req *req, struct http_res *res, void *ctx)
     struct err err = {0};
     uint64_t id, viewer = 0;
     struct principal who;
-    if (!path_id(req, res, &id))
+    if (!api_path_id(req, res, &id))
         return;
     if (http_req_header(req, "Authorization")) {
         if (!api_authenticate(api, req, res, "read:statuses", false, &who))
@@ -137,29 +138,14 @@ static void follow_requests(struct http_req *req, struct http_res *res, void *ct
         send_edges(api, req, res, EDGES_FOLLOW_REQUESTS, who.claims.account_id);
 }
 
-static void answer(struct http_req *req, struct http_res *res, struct api *api, bool accept)
-{
-    struct principal who;
-    struct relationship rel;
-    struct err err = {0};
-    uint64_t id;
-    if (!api_authenticate(api, req, res, "write:follows", true, &who) || !path_id(req, res, &id))
-        return;
-    int rc = social_answer_request(api->core, who.claims.account_id, id, accept, &rel, &err);
-    if (rc)
-        api_error(api, req, res, rc, &err);
-    else
-        http_res_json(res, 200, api_relationship_json(id, &rel));
-}
-
 static void authorize(struct http_req *req, struct http_res *res, void *ctx)
 {
-    answer(req, res, ctx, true);
+    change_relationship(req, res, ctx, social_answer_request, true);
 }
 
 static void reject(struct http_req *req, struct http_res *res, void *ctx)
 {
-    answer(req, res, ctx, false);
+    change_relationship(req, res, ctx, social_answer_request, false);
 }
 
 static void favourites(struct http_req *req, struct http_res *res, void *ctx)

@@ -6,29 +6,6 @@
 
 #include <string.h>
 
-/* The viewer of a read that allows anonymous access: 0 without a token. A token that is
- * present but invalid is refused (401), as Mastodon does. */
-static bool optional_viewer(struct api *api, struct http_req *req, struct http_res *res,
-                            uint64_t *viewer)
-{
-    struct principal who;
-    *viewer = 0;
-    if (!http_req_header(req, "Authorization") && !http_req_arg(req, "access_token"))
-        return true;
-    if (!api_authenticate(api, req, res, "read:statuses", false, &who))
-        return false;
-    *viewer = who.claims.account_id;
-    return true;
-}
-
-static bool path_id(struct http_req *req, struct http_res *res, uint64_t *id)
-{
-    if (id_parse(http_req_path_param(req, "id"), id))
-        return true;
-    http_res_error(res, 404, "Record not found");
-    return false;
-}
-
 static void send_status(struct api *api, struct http_req *req, struct http_res *res,
                         uint64_t viewer, const struct status *s, bool with_text)
 {
@@ -113,7 +90,7 @@ static void get_status(struct http_req *req, struct http_res *res, void *ctx)
     struct err err = {0};
     struct status *s;
     uint64_t viewer, id;
-    if (!optional_viewer(api, req, res, &viewer) || !path_id(req, res, &id))
+    if (!api_optional_viewer(api, req, res, &viewer) || !api_path_id(req, res, &id))
         return;
     int rc = statuses_get(api->core, viewer, id, http_req_arena(req), &s, &err);
     if (rc)
@@ -129,7 +106,8 @@ static void delete_status(struct http_req *req, struct http_res *res, void *ctx)
     struct err err = {0};
     struct status *s;
     uint64_t id;
-    if (!api_authenticate(api, req, res, "write:statuses", true, &who) || !path_id(req, res, &id))
+    if (!api_authenticate(api, req, res, "write:statuses", true, &who) ||
+        !api_path_id(req, res, &id))
         return;
     int rc = statuses_delete(api->core, who.claims.account_id, id, http_req_arena(req), &s, &err);
     if (rc)
@@ -145,7 +123,7 @@ static void context(struct http_req *req, struct http_res *res, void *ctx)
     struct status_list up, down;
     struct status_renderer r;
     uint64_t viewer, id;
-    if (!optional_viewer(api, req, res, &viewer) || !path_id(req, res, &id))
+    if (!api_optional_viewer(api, req, res, &viewer) || !api_path_id(req, res, &id))
         return;
     int rc = statuses_context(api->core, viewer, id, http_req_arena(req), &up, &down, &err);
     if (rc) {
@@ -169,7 +147,8 @@ static void favourite(struct http_req *req, struct http_res *res, struct api *ap
     struct err err = {0};
     struct status *s;
     uint64_t id;
-    if (!api_authenticate(api, req, res, "write:favourites", true, &who) || !path_id(req, res, &id))
+    if (!api_authenticate(api, req, res, "write:favourites", true, &who) ||
+        !api_path_id(req, res, &id))
         return;
     int rc =
         statuses_favourite(api->core, who.claims.account_id, id, on, http_req_arena(req), &s, &err);
@@ -218,7 +197,7 @@ static void public_timeline(struct http_req *req, struct http_res *res, void *ct
     struct api *api = ctx;
     uint64_t viewer;
     bool ok = true;
-    if (!optional_viewer(api, req, res, &viewer))
+    if (!api_optional_viewer(api, req, res, &viewer))
         return;
     /* Every account is local, so local=true and remote=false change nothing; remote=true
      * (only statuses from other servers) is empty. */
@@ -243,7 +222,7 @@ static void account_statuses(struct http_req *req, struct http_res *res, void *c
     struct account *acct;
     uint64_t viewer, id;
     bool ok = true;
-    if (!optional_viewer(api, req, res, &viewer) || !path_id(req, res, &id))
+    if (!api_optional_viewer(api, req, res, &viewer) || !api_path_id(req, res, &id))
         return;
     int rc = account_store_get(&api->core->accounts, id, http_req_arena(req), &acct, &err);
     if (rc) {

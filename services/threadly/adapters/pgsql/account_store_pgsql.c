@@ -48,13 +48,9 @@ static int account_store_pgsql_row(struct pgsql_db *db, const char *sql,
                                    struct account **out, const char *what, struct err *err)
 {
     struct pg_result *r;
-    int rc = pgsql_db_query(db, sql, p, &r, NULL, what, err);
+    int rc = pgsql_db_query_row(db, sql, p, &r, what, err);
     if (rc != 0)
         return rc;
-    if (pgsql_ntuples(r) == 0) {
-        pgsql_db_clear(r);
-        return err_set(err, ERR_NOT_FOUND, "%s: not found", what);
-    }
     struct account *acct = arena_alloc(a, sizeof(*acct));
     acct->id = (uint64_t)pgsql_int64(r, 0, 0);
     acct->username = pgsql_text(r, 0, 1, a);

@@ -305,6 +305,30 @@ int pgsql_db_query(struct pgsql_db *db, const char *sql, const struct pgsql_para
     return 0;
 }
 
+int pgsql_db_query_row(struct pgsql_db *db, const char *sql, const struct pgsql_params *p,
+                       PGresult **out, const char *what, struct err *err)
+{
+    PGresult *r;
+    int rc = pgsql_db_query(db, sql, p, &r, NULL, what, err);
+    if (rc != 0)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return err_set(err, ERR_NOT_FOUND, "%s: not found", what);
+    }
+    *out = r;
+    return 0;
+}
+
+int pgsql_db_query_ids(struct pgsql_db *db, const char *sql, const int64_t *v, int n,
+                       PGresult **out, int64_t *changes, const char *what, struct err *err)
+{
+    struct pgsql_params p = {0};
+    for (int i = 0; i < n; i++)
+        pgsql_params_int64(&p, v[i]);
+    return pgsql_db_query(db, sql, &p, out, changes, what, err);
+}
+
 /* Runs a statement without parameters or prepared plan (transaction control, migrations). */
 static int pgsql_db_exec(struct pgsql_conn *c, const char *sql, const char *what, struct err *err)
 {

@@ -68,6 +68,13 @@ void pgsql_params_text(struct pgsql_params *p, const char *s);
 int pgsql_db_query(struct pgsql_db *db, const char *sql, const struct pgsql_params *p,
                    struct pg_result **out, int64_t *changes, const char *what, struct err *err);
 void pgsql_db_clear(struct pg_result *r);
+/* pgsql_db_query for a statement expected to return a row (r is then set): when it returns
+ * none, r is cleared and the result is ERR_NOT_FOUND ("what: not found"). */
+int pgsql_db_query_row(struct pgsql_db *db, const char *sql, const struct pgsql_params *p,
+                       struct pg_result **out, const char *what, struct err *err);
+/* pgsql_db_query with the n values v (n <= PGSQL_MAX_PARAMS) as parameters $1... */
+int pgsql_db_query_ids(struct pgsql_db *db, const char *sql, const int64_t *v, int n,
+                       struct pg_result **out, int64_t *changes, const char *what, struct err *err);
 /* Starts a transaction on the calling thread's connection. */
 int pgsql_db_begin(struct pgsql_db *db, struct err *err);
 /* Commits if rc is 0, rolls back otherwise or if the commit fails; returns the outcome. */

@@ -73,22 +73,12 @@ static const char *const edges_sql[][2] = {
     [EDGES_FAVOURITED_BY] = {SQL_EDGES_FAVOURITED_BY_NEWEST, SQL_EDGES_FAVOURITED_BY_OLDEST},
 };
 
-/* Runs sql with the n values v, returning the rows changed (and the result if out). */
-static int exec_ids(struct pgsql_db *db, const char *sql, const int64_t *v, int n, const char *what,
-                    struct pg_result **out, int64_t *changes, struct err *err)
-{
-    struct pgsql_params p = {0};
-    for (int i = 0; i < n; i++)
-        pgsql_params_int64(&p, v[i]);
-    return pgsql_db_query(db, sql, &p, out, changes, what, err);
-}
-
 /* Adds delta to following_count of follower and followers_count of followee. */
 static int social_store_pgsql_count(struct pgsql_db *db, uint64_t follower, uint64_t followee,
                                     int64_t delta, struct err *err)
 {
     int64_t v[] = {delta, (int64_t)follower, (int64_t)followee};
-    return exec_ids(db, SQL_FOLLOW_COUNTS, v, 3, "follow counts", NULL, NULL, err);
+    return pgsql_db_query_ids(db, SQL_FOLLOW_COUNTS, v, 3, NULL, NULL, "follow counts", err);
 }
 
 static int social_store_pgsql_follow(void *ctx, uint64_t id, uint64_t follower, uint64_t followee,
@@ -126,7 +116,7 @@ static int social_store_pgsql_accept(void *ctx, uint64_t follower, uint64_t foll
         return rc;
     int64_t v[] = {(int64_t)follower, (int64_t)followee};
     int64_t changed = 0;
-    rc = exec_ids(db, SQL_ACCEPT, v, 2, "follow accept", NULL, &changed, err);
+    rc = pgsql_db_query_ids(db, SQL_ACCEPT, v, 2, NULL, &changed, "follow accept", err);
     if (rc == 0 && !changed)
         rc = err_set(err, ERR_NOT_FOUND, "no follow request from %" PRIu64 " to %" PRIu64, follower,
                      followee);
@@ -146,7 +136,7 @@ static int social_store_pgsql_unfollow(void *ctx, uint64_t follower, uint64_t fo
     int64_t v[] = {(int64_t)follower, (int64_t)followee};
     struct pg_result *r = NULL;
     bool found = false, requested = false;
-    rc = exec_ids(db, SQL_UNFOLLOW, v, 2, "unfollow", &r, NULL, err);
+    rc = pgsql_db_query_ids(db, SQL_UNFOLLOW, v, 2, &r, NULL, "unfollow", err);
     if (rc == 0) {
         found = pgsql_ntuples(r) > 0;
         requested = found && pgsql_bool(r, 0, 0);
@@ -164,7 +154,7 @@ static int social_store_pgsql_relationship(void *ctx, uint64_t a, uint64_t b,
 {
     int64_t v[] = {(int64_t)a, (int64_t)b};
     struct pg_result *r;
-    int rc = exec_ids(ctx, SQL_RELATIONSHIP, v, 2, "relationship", &r, NULL, err);
+    int rc = pgsql_db_query_ids(ctx, SQL_RELATIONSHIP, v, 2, &r, NULL, "relationship", err);
     if (rc != 0)
         return rc;
     /* Each column: NULL (no row), false (a follow) or true (a request). */
@@ -192,17 +182,18 @@ static int social_store_pgsql_favourite(void *ctx, uint64_t id, uint64_t account
         return rc;
     int64_t found = 0, changed = 0;
     int64_t sid = (int64_t)status_id;
-    rc = exec_ids(db, SQL_STATUS_EXISTS, &sid, 1, "favourite", NULL, &found, err);
+    rc = pgsql_db_query_ids(db, SQL_STATUS_EXISTS, &sid, 1, NULL, &found, "favourite", err);
     if (rc == 0 && !found)
         rc = err_set(err, ERR_NOT_FOUND, "status %" PRIu64 " not found", status_id);
     int64_t v[] = {(int64_t)id, (int64_t)account_id, sid, at_ms};
     if (rc == 0)
-        rc = exec_ids(db, SQL_FAVOURITE, v, 4, "favourite", NULL, &changed, err);
+        rc = pgsql_db_query_ids(db, SQL_FAVOURITE, v, 4, NULL, &changed, "favourite", err);
     if (rc == ERR_CONFLICT)
         err_set(err, ERR_CONFLICT, "favourite %" PRIu64 " exists", id);
     int64_t inc[] = {1, sid};
     if (rc == 0 && changed)
-        rc = exec_ids(db, SQL_FAVOURITES_ADD, inc, 2, "favourites_count", NULL, NULL, err);
+        rc =
+            pgsql_db_query_ids(db, SQL_FAVOURITES_ADD, inc, 2, NULL, NULL, "favourites_count", err);
     rc = pgsql_db_finish(db, rc, err);
     *created = rc == 0 && changed;
     return rc;
@@ -218,10 +209,11 @@ static int social_store_pgsql_unfavourite(void *ctx, uint64_t account_id, uint64
         return rc;
     int64_t changed = 0;
     int64_t v[] = {(int64_t)account_id, (int64_t)status_id};
-    rc = exec_ids(db, SQL_UNFAVOURITE, v, 2, "unfavourite", NULL, &changed, err);
+    rc = pgsql_db_query_ids(db, SQL_UNFAVOURITE, v, 2, NULL, &changed, "unfavourite", err);
     int64_t dec[] = {-1, (int64_t)status_id};
     if (rc == 0 && changed)
-        rc = exec_ids(db, SQL_FAVOURITES_ADD, dec, 2, "favourites_count", NULL, NULL, err);
+        rc =
+            pgsql_db_query_ids(db, SQL_FAVOURITES_ADD, dec, 2, NULL, NULL, "favourites_count", err);
     rc = pgsql_db_finish(db, rc, err);
     *removed = rc == 0 && changed;
     return rc;
@@ -232,7 +224,7 @@ static int social_store_pgsql_favourited(void *ctx, uint64_t account_id, uint64_
 {
     int64_t v[] = {(int64_t)account_id, (int64_t)status_id};
     int64_t rows = 0;
-    int rc = exec_ids(ctx, SQL_FAVOURITED, v, 2, "favourited", NULL, &rows, err);
+    int rc = pgsql_db_query_ids(ctx, SQL_FAVOURITED, v, 2, NULL, &rows, "favourited", err);
     if (rc == 0)
         *out = rows > 0;
     return rc;
@@ -247,7 +239,7 @@ static int query_page(struct pgsql_db *db, const char *sql, const struct page *p
     int64_t v[] = {pg->max_id ? (int64_t)(pg->max_id - 1) : INT64_MAX,
                    (int64_t)(pg->since_id > pg->min_id ? pg->since_id : pg->min_id), pg->limit,
                    (int64_t)of};
-    return exec_ids(db, sql, v, 4, what, out, NULL, err);
+    return pgsql_db_query_ids(db, sql, v, 4, out, NULL, what, err);
 }
 
 static int social_store_pgsql_edges(void *ctx, enum edge_kind kind, uint64_t of,

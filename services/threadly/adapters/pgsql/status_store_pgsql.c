@@ -184,16 +184,6 @@ static int status_store_pgsql_insert_lists(struct pgsql_db *db, const struct sta
     return rc;
 }
 
-/* Runs sql with the n values v, returning the rows changed. */
-static int exec_ids(struct pgsql_db *db, const char *sql, const int64_t *v, int n, const char *what,
-                    int64_t *changes, struct err *err)
-{
-    struct pgsql_params p = {0};
-    for (int i = 0; i < n; i++)
-        pgsql_params_int64(&p, v[i]);
-    return pgsql_db_query(db, sql, &p, NULL, changes, what, err);
-}
-
 static int status_store_pgsql_insert(void *ctx, const struct status *s, struct err *err)
 {
     struct pgsql_db *db = ctx;
@@ -210,13 +200,13 @@ static int status_store_pgsql_insert(void *ctx, const struct status *s, struct e
     rc = status_store_pgsql_insert_row(db, s, err);
     if (rc == 0) {
         int64_t v[] = {s->created_at_ms, (int64_t)s->account_id};
-        rc = exec_ids(db, SQL_AUTHOR_POSTED, v, 2, "status author", &changed, err);
+        rc = pgsql_db_query_ids(db, SQL_AUTHOR_POSTED, v, 2, NULL, &changed, "status author", err);
         if (rc == 0 && changed == 0)
             rc = err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", s->account_id);
     }
     if (rc == 0 && s->in_reply_to_id) {
         int64_t v[] = {1, (int64_t)s->in_reply_to_id};
-        rc = exec_ids(db, SQL_REPLIES_ADD, v, 2, "status parent", &changed, err);
+        rc = pgsql_db_query_ids(db, SQL_REPLIES_ADD, v, 2, NULL, &changed, "status parent", err);
         if (rc == 0 && changed == 0)
             rc = err_set(err, ERR_NOT_FOUND, "status %" PRIu64 " not found", s->in_reply_to_id);
     }
@@ -231,17 +221,15 @@ static int status_store_pgsql_get(void *ctx, uint64_t id, struct arena *a, struc
     struct pgsql_params p = {0};
     pgsql_params_int64(&p, (int64_t)id);
     struct pg_result *r;
-    int rc = pgsql_db_query(ctx, SQL_GET, &p, &r, NULL, "status get", err);
+    int rc = pgsql_db_query_row(ctx, SQL_GET, &p, &r, "status get", err);
+    if (rc == ERR_NOT_FOUND)
+        err_set(err, ERR_NOT_FOUND, "status %" PRIu64 " not found", id);
     if (rc != 0)
         return rc;
-    if (pgsql_ntuples(r) == 0) {
-        rc = err_set(err, ERR_NOT_FOUND, "status %" PRIu64 " not found", id);
-    } else {
-        *out = arena_alloc(a, sizeof(**out));
-        status_store_pgsql_row(r, 0, 0, a, *out);
-    }
+    *out = arena_alloc(a, sizeof(**out));
+    status_store_pgsql_row(r, 0, 0, a, *out);
     pgsql_db_clear(r);
-    return rc;
+    return 0;
 }
 
 static int status_store_pgsql_remove(void *ctx, uint64_t id, struct err *err)
@@ -254,21 +242,20 @@ static int status_store_pgsql_remove(void *ctx, uint64_t id, struct err *err)
     pgsql_params_int64(&p, (int64_t)id);
     struct pg_result *r = NULL;
     int64_t author = 0, parent = 0;
-    rc = pgsql_db_query(db, SQL_DELETE, &p, &r, NULL, "status remove", err);
+    rc = pgsql_db_query_row(db, SQL_DELETE, &p, &r, "status remove", err);
     if (rc == 0) {
-        if (pgsql_ntuples(r) == 0) {
-            rc = err_set(err, ERR_NOT_FOUND, "status %" PRIu64 " not found", id);
-        } else {
-            author = pgsql_int64(r, 0, 0);
-            parent = pgsql_int64(r, 0, 1);
-        }
+        author = pgsql_int64(r, 0, 0);
+        parent = pgsql_int64(r, 0, 1);
         pgsql_db_clear(r);
+    } else if (rc == ERR_NOT_FOUND) {
+        err_set(err, ERR_NOT_FOUND, "status %" PRIu64 " not found", id);
     }
     if (rc == 0)
-        rc = exec_ids(db, SQL_AUTHOR_UNPOSTED, &author, 1, "status remove author", NULL, err);
+        rc = pgsql_db_query_ids(db, SQL_AUTHOR_UNPOSTED, &author, 1, NULL, NULL,
+                                "status remove author", err);
     if (rc == 0 && parent) {
         int64_t v[] = {-1, parent};
-        rc = exec_ids(db, SQL_REPLIES_ADD, v, 2, "status remove parent", NULL, err);
+        rc = pgsql_db_query_ids(db, SQL_REPLIES_ADD, v, 2, NULL, NULL, "status remove parent", err);
     }
     return pgsql_db_finish(db, rc, err);
 }

@@ -21,28 +21,6 @@ static const char SQL_UPDATE_PROFILE[] =
     "UPDATE accounts SET display_name = ?, note = ?, locked = ?, bot = ?, discoverable = ? "
     "WHERE id = ?";
 
-static const char *or_empty(const char *s)
-{
-    return s ? s : "";
-}
-
-/* Binding to a valid statement fails only for a wrong index or type: a bug. */
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    ASSERT(sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) == SQLITE_OK);
-}
-
-static void bind_int64(sqlite3_stmt *st, int i, int64_t v)
-{
-    ASSERT(sqlite3_bind_int64(st, i, v) == SQLITE_OK);
-}
-
-static const char *column_text(sqlite3_stmt *st, int i, struct arena *a)
-{
-    const unsigned char *s = sqlite3_column_text(st, i);
-    return s ? arena_strndup(a, (const char *)s, (size_t)sqlite3_column_bytes(st, i)) : "";
-}
-
 static int account_store_sqlite_insert(void *ctx, const struct account *acct, struct err *err)
 {
     ASSERT(acct->username && acct->email && acct->password_hash);
@@ -50,40 +28,36 @@ static int account_store_sqlite_insert(void *ctx, const struct account *acct, st
     int rc = sqlite_db_stmt(ctx, SQL_INSERT, &st, err);
     if (rc != 0)
         return rc;
-    bind_int64(st, 1, (int64_t)acct->id);
-    bind_text(st, 2, acct->username);
-    bind_text(st, 3, acct->email);
-    bind_text(st, 4, or_empty(acct->display_name));
-    bind_text(st, 5, or_empty(acct->note));
-    bind_text(st, 6, acct->password_hash);
-    bind_int64(st, 7, acct->locked);
-    bind_int64(st, 8, acct->bot);
-    bind_int64(st, 9, acct->discoverable);
-    bind_int64(st, 10, acct->created_at_ms);
-    bind_int64(st, 11, acct->statuses_count);
-    bind_int64(st, 12, acct->followers_count);
-    bind_int64(st, 13, acct->following_count);
-    bind_int64(st, 14, acct->last_status_at_ms);
-    int src = sqlite3_step(st);
-    rc = src == SQLITE_DONE ? 0 : sqlite_db_error(st, src, "account insert", err);
-    sqlite_db_release(st);
-    return rc;
+    sqlite_db_bind_int64(st, 1, (int64_t)acct->id);
+    sqlite_db_bind_text(st, 2, acct->username);
+    sqlite_db_bind_text(st, 3, acct->email);
+    sqlite_db_bind_text(st, 4, sqlite_db_or_empty(acct->display_name));
+    sqlite_db_bind_text(st, 5, sqlite_db_or_empty(acct->note));
+    sqlite_db_bind_text(st, 6, acct->password_hash);
+    sqlite_db_bind_int64(st, 7, acct->locked);
+    sqlite_db_bind_int64(st, 8, acct->bot);
+    sqlite_db_bind_int64(st, 9, acct->discoverable);
+    sqlite_db_bind_int64(st, 10, acct->created_at_ms);
+    sqlite_db_bind_int64(st, 11, acct->statuses_count);
+    sqlite_db_bind_int64(st, 12, acct->followers_count);
+    sqlite_db_bind_int64(st, 13, acct->following_count);
+    sqlite_db_bind_int64(st, 14, acct->last_status_at_ms);
+    return sqlite_db_step_done(st, "account insert", NULL, err);
 }
 
 /* Steps st (bound, selecting ACCOUNT_COLUMNS) and copies the row into the arena. */
 static int account_store_sqlite_row(sqlite3_stmt *st, struct arena *a, struct account **out,
                                     const char *what, struct err *err)
 {
-    int rc = 0;
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
+    int rc = sqlite_db_step_row(st, what, err);
+    if (rc == 0) {
         struct account *acct = arena_alloc(a, sizeof(*acct));
         acct->id = (uint64_t)sqlite3_column_int64(st, 0);
-        acct->username = column_text(st, 1, a);
-        acct->email = column_text(st, 2, a);
-        acct->display_name = column_text(st, 3, a);
-        acct->note = column_text(st, 4, a);
-        acct->password_hash = column_text(st, 5, a);
+        acct->username = sqlite_db_column_text(st, 1, a);
+        acct->email = sqlite_db_column_text(st, 2, a);
+        acct->display_name = sqlite_db_column_text(st, 3, a);
+        acct->note = sqlite_db_column_text(st, 4, a);
+        acct->password_hash = sqlite_db_column_text(st, 5, a);
         acct->locked = sqlite3_column_int64(st, 6) != 0;
         acct->bot = sqlite3_column_int64(st, 7) != 0;
         acct->discoverable = sqlite3_column_int64(st, 8) != 0;
@@ -93,10 +67,6 @@ static int account_store_sqlite_row(sqlite3_stmt *st, struct arena *a, struct ac
         acct->following_count = sqlite3_column_int64(st, 12);
         acct->last_status_at_ms = sqlite3_column_int64(st, 13);
         *out = acct;
-    } else if (src == SQLITE_DONE) {
-        rc = err_set(err, ERR_NOT_FOUND, "%s: not found", what);
-    } else {
-        rc = sqlite_db_error(st, src, what, err);
     }
     sqlite_db_release(st);
     return rc;
@@ -109,7 +79,7 @@ static int account_store_sqlite_get(void *ctx, uint64_t id, struct arena *a, str
     int rc = sqlite_db_stmt(ctx, SQL_GET, &st, err);
     if (rc != 0)
         return rc;
-    bind_int64(st, 1, (int64_t)id);
+    sqlite_db_bind_int64(st, 1, (int64_t)id);
     rc = account_store_sqlite_row(st, a, out, "account get", err);
     if (rc == ERR_NOT_FOUND)
         err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", id);
@@ -123,7 +93,7 @@ static int account_store_sqlite_get_by_username(void *ctx, const char *username,
     int rc = sqlite_db_stmt(ctx, SQL_GET_BY_USERNAME, &st, err);
     if (rc != 0)
         return rc;
-    bind_text(st, 1, username);
+    sqlite_db_bind_text(st, 1, username);
     return account_store_sqlite_row(st, a, out, "account get_by_username", err);
 }
 
@@ -134,7 +104,7 @@ static int account_store_sqlite_get_by_email(void *ctx, const char *email, struc
     int rc = sqlite_db_stmt(ctx, SQL_GET_BY_EMAIL, &st, err);
     if (rc != 0)
         return rc;
-    bind_text(st, 1, email);
+    sqlite_db_bind_text(st, 1, email);
     return account_store_sqlite_row(st, a, out, "account get_by_email", err);
 }
 
@@ -145,18 +115,16 @@ static int account_store_sqlite_update_profile(void *ctx, const struct account *
     int rc = sqlite_db_stmt(ctx, SQL_UPDATE_PROFILE, &st, err);
     if (rc != 0)
         return rc;
-    bind_text(st, 1, or_empty(acct->display_name));
-    bind_text(st, 2, or_empty(acct->note));
-    bind_int64(st, 3, acct->locked);
-    bind_int64(st, 4, acct->bot);
-    bind_int64(st, 5, acct->discoverable);
-    bind_int64(st, 6, (int64_t)acct->id);
-    int src = sqlite3_step(st);
-    if (src != SQLITE_DONE)
-        rc = sqlite_db_error(st, src, "account update", err);
-    else if (sqlite3_changes(sqlite3_db_handle(st)) == 0)
+    sqlite_db_bind_text(st, 1, sqlite_db_or_empty(acct->display_name));
+    sqlite_db_bind_text(st, 2, sqlite_db_or_empty(acct->note));
+    sqlite_db_bind_int64(st, 3, acct->locked);
+    sqlite_db_bind_int64(st, 4, acct->bot);
+    sqlite_db_bind_int64(st, 5, acct->discoverable);
+    sqlite_db_bind_int64(st, 6, (int64_t)acct->id);
+    int changed = 0;
+    rc = sqlite_db_step_done(st, "account update", &changed, err);
+    if (rc == 0 && changed == 0)
         rc = err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", acct->id);
-    sqlite_db_release(st);
     return rc;
 }
 

@@ -37,6 +37,9 @@ struct sqlite_db {
 };
 
 static const char SQL_PING[] = "SELECT 1";
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
 
 static enum err_code sqlite_db_code(int rc)
 {
@@ -370,4 +373,78 @@ int sqlite_db_ping(struct sqlite_db *db, struct err *err)
 size_t sqlite_db_migrations_applied(const struct sqlite_db *db)
 {
     return db->migrations_applied;
+}
+
+/* ---- helpers of the store adapters ---- */
+
+const char *sqlite_db_or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+void sqlite_db_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    ASSERT(sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) == SQLITE_OK);
+}
+
+void sqlite_db_bind_int64(sqlite3_stmt *st, int i, int64_t v)
+{
+    ASSERT(sqlite3_bind_int64(st, i, v) == SQLITE_OK);
+}
+
+const char *sqlite_db_column_text(sqlite3_stmt *st, int i, struct arena *a)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+    return s ? arena_strndup(a, (const char *)s, (size_t)sqlite3_column_bytes(st, i)) : "";
+}
+
+int sqlite_db_step_done(sqlite3_stmt *st, const char *what, int *changes, struct err *err)
+{
+    int src = sqlite3_step(st);
+    int rc = src == SQLITE_DONE ? 0 : sqlite_db_error(st, src, what, err);
+    if (rc == 0 && changes)
+        *changes = sqlite3_changes(sqlite3_db_handle(st));
+    sqlite_db_release(st);
+    return rc;
+}
+
+int sqlite_db_step_row(sqlite3_stmt *st, const char *what, struct err *err)
+{
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        return 0;
+    if (src == SQLITE_DONE)
+        return err_set(err, ERR_NOT_FOUND, "%s: not found", what);
+    return sqlite_db_error(st, src, what, err);
+}
+
+int sqlite_db_exec_ids(struct sqlite_db *db, const char *sql, const int64_t *v, int n,
+                       const char *what, int *changes, struct err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite_db_stmt(db, sql, &st, err);
+    if (rc != 0)
+        return rc;
+    for (int i = 0; i < n; i++)
+        sqlite_db_bind_int64(st, i + 1, v[i]);
+    return sqlite_db_step_done(st, what, changes, err);
+}
+
+int sqlite_db_begin(struct sqlite_db *db, const char *what, struct err *err)
+{
+    return sqlite_db_exec_ids(db, SQL_BEGIN, NULL, 0, what, NULL, err);
+}
+
+int sqlite_db_finish(struct sqlite_db *db, int rc, const char *what, struct err *err)
+{
+    if (rc == 0)
+        rc = sqlite_db_exec_ids(db, SQL_COMMIT, NULL, 0, what, NULL, err);
+    if (rc != 0) {
+        sqlite3_stmt *st;
+        if (sqlite_db_stmt(db, SQL_ROLLBACK, &st, NULL) == 0) {
+            sqlite3_step(st); /* fails harmlessly if SQLite already rolled back */
+            sqlite_db_release(st);
+        }
+    }
+    return rc;
 }

@@ -5,6 +5,7 @@
 #ifndef SERVICES_THREADLY_ADAPTERS_SQLITE_DB_SQLITE_H
 #define SERVICES_THREADLY_ADAPTERS_SQLITE_DB_SQLITE_H
 
+#include "lib/base/arena.h"
 #include "lib/base/err.h"
 #include "services/threadly/adapters/migrations.h"
 
@@ -53,5 +54,31 @@ void sqlite_db_release(struct sqlite3_stmt *st);
  * ERR_CONFLICT; SQLITE_BUSY, LOCKED, IOERR, CANTOPEN, FULL -> ERR_UNAVAILABLE; anything else
  * -> ERR_INTERNAL. err->msg is "what: <sqlite3_errmsg>". Call it before sqlite_db_release. */
 int sqlite_db_error(struct sqlite3_stmt *st, int rc, const char *what, struct err *err);
+
+/* s, or "" for NULL. */
+const char *sqlite_db_or_empty(const char *s);
+/* Bind to parameter i of st (1-based). Text is bound SQLITE_STATIC: s must outlive the step.
+ * Binding to a valid statement fails only for a wrong index or type, a bug, so these assert. */
+void sqlite_db_bind_text(struct sqlite3_stmt *st, int i, const char *s);
+void sqlite_db_bind_int64(struct sqlite3_stmt *st, int i, int64_t v);
+/* Column i of st's current row, copied into the arena; "" for SQL NULL. */
+const char *sqlite_db_column_text(struct sqlite3_stmt *st, int i, struct arena *a);
+/* Steps st, a statement that returns no row, and releases it; *changes (if not NULL) gets the
+ * number of rows it changed. */
+int sqlite_db_step_done(struct sqlite3_stmt *st, const char *what, int *changes, struct err *err);
+/* Steps st for one row. 0: the row is current, read its columns; ERR_NOT_FOUND ("what: not
+ * found") if there is none; else the translated error. Does not release st: the caller does,
+ * in every case. */
+int sqlite_db_step_row(struct sqlite3_stmt *st, const char *what, struct err *err);
+/* Runs sql, which returns no row, with the n values v bound to ?1.. (v may be NULL when n is
+ * 0); *changes (if not NULL) gets the rows changed. */
+int sqlite_db_exec_ids(struct sqlite_db *db, const char *sql, const int64_t *v, int n,
+                       const char *what, int *changes, struct err *err);
+/* Starts a write transaction (BEGIN IMMEDIATE) on the calling thread's connection; `what`
+ * names it in err->msg. */
+int sqlite_db_begin(struct sqlite_db *db, const char *what, struct err *err);
+/* Commits if rc is 0, and rolls back otherwise or if the commit fails (`what` names the
+ * commit); returns the outcome, as pgsql_db_finish. */
+int sqlite_db_finish(struct sqlite_db *db, int rc, const char *what, struct err *err);
 
 #endif

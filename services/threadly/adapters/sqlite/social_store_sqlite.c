@@ -8,9 +8,6 @@
 #include <sqlite3.h>
 #include <string.h>
 
-static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
-static const char SQL_COMMIT[] = "COMMIT";
-static const char SQL_ROLLBACK[] = "ROLLBACK";
 static const char SQL_FOLLOW[] =
     "INSERT INTO follows (id, follower_id, followee_id, requested, created_at_ms) "
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (follower_id, followee_id) DO NOTHING";
@@ -73,57 +70,6 @@ static const char *const edges_sql[][2] = {
     [EDGES_FAVOURITED_BY] = {SQL_EDGES_FAVOURITED_BY_NEWEST, SQL_EDGES_FAVOURITED_BY_OLDEST},
 };
 
-/* Binding to a valid statement fails only for a wrong index or type: a bug. */
-static void bind_int64(sqlite3_stmt *st, int i, int64_t v)
-{
-    ASSERT(sqlite3_bind_int64(st, i, v) == SQLITE_OK);
-}
-
-/* Steps st, a statement that returns no row, and releases it; *changes (if not NULL) gets the
- * number of rows it changed. */
-static int step_done(sqlite3_stmt *st, const char *what, int *changes, struct err *err)
-{
-    int src = sqlite3_step(st);
-    int rc = src == SQLITE_DONE ? 0 : sqlite_db_error(st, src, what, err);
-    if (rc == 0 && changes)
-        *changes = sqlite3_changes(sqlite3_db_handle(st));
-    sqlite_db_release(st);
-    return rc;
-}
-
-/* Runs sql with the n values v bound to ?1.., returning the rows changed. */
-static int exec_sql(struct sqlite_db *db, const char *sql, const int64_t *v, int n,
-                    const char *what, int *changes, struct err *err)
-{
-    sqlite3_stmt *st;
-    int rc = sqlite_db_stmt(db, sql, &st, err);
-    if (rc != 0)
-        return rc;
-    for (int i = 0; i < n; i++)
-        bind_int64(st, i + 1, v[i]);
-    return step_done(st, what, changes, err);
-}
-
-static int begin(struct sqlite_db *db, struct err *err)
-{
-    return exec_sql(db, SQL_BEGIN, NULL, 0, "social begin", NULL, err);
-}
-
-/* Commits if rc is 0, and rolls back otherwise or if the commit fails. */
-static int finish(struct sqlite_db *db, int rc, struct err *err)
-{
-    if (rc == 0)
-        rc = exec_sql(db, SQL_COMMIT, NULL, 0, "social commit", NULL, err);
-    if (rc != 0) {
-        sqlite3_stmt *st;
-        if (sqlite_db_stmt(db, SQL_ROLLBACK, &st, NULL) == 0) {
-            sqlite3_step(st); /* fails harmlessly if SQLite already rolled back */
-            sqlite_db_release(st);
-        }
-    }
-    return rc;
-}
-
 /* Steps st (bound) for one row whose column 0 may be NULL: *found says whether there was a row,
  * *value its column 0 (-1 for NULL). Releases st. */
 static int query_one(sqlite3_stmt *st, const char *what, bool *found, int64_t *value,
@@ -144,9 +90,10 @@ static int social_store_sqlite_count(struct sqlite_db *db, uint64_t follower, ui
                                      int64_t delta, struct err *err)
 {
     int64_t v[2] = {delta, (int64_t)follower};
-    int rc = exec_sql(db, SQL_FOLLOWING_ADD, v, 2, "following_count", NULL, err);
+    int rc = sqlite_db_exec_ids(db, SQL_FOLLOWING_ADD, v, 2, "following_count", NULL, err);
     v[1] = (int64_t)followee;
-    return rc != 0 ? rc : exec_sql(db, SQL_FOLLOWERS_ADD, v, 2, "followers_count", NULL, err);
+    return rc != 0 ? rc
+                   : sqlite_db_exec_ids(db, SQL_FOLLOWERS_ADD, v, 2, "followers_count", NULL, err);
 }
 
 static int social_store_sqlite_follow(void *ctx, uint64_t id, uint64_t follower, uint64_t followee,
@@ -155,17 +102,17 @@ static int social_store_sqlite_follow(void *ctx, uint64_t id, uint64_t follower,
     struct sqlite_db *db = ctx;
     ASSERT(id >= 1 && id <= INT64_MAX);
     *created = false;
-    int rc = begin(db, err);
+    int rc = sqlite_db_begin(db, "social begin", err);
     if (rc != 0)
         return rc;
     int64_t v[] = {(int64_t)id, (int64_t)follower, (int64_t)followee, requested, at_ms};
     int changed = 0;
-    rc = exec_sql(db, SQL_FOLLOW, v, 5, "follow", &changed, err);
+    rc = sqlite_db_exec_ids(db, SQL_FOLLOW, v, 5, "follow", &changed, err);
     if (rc == ERR_CONFLICT)
         err_set(err, ERR_CONFLICT, "follow %" PRIu64 " exists", id);
     if (rc == 0 && changed && !requested)
         rc = social_store_sqlite_count(db, follower, followee, 1, err);
-    rc = finish(db, rc, err);
+    rc = sqlite_db_finish(db, rc, "social commit", err);
     *created = rc == 0 && changed;
     return rc;
 }
@@ -174,18 +121,18 @@ static int social_store_sqlite_accept(void *ctx, uint64_t follower, uint64_t fol
                                       struct err *err)
 {
     struct sqlite_db *db = ctx;
-    int rc = begin(db, err);
+    int rc = sqlite_db_begin(db, "social begin", err);
     if (rc != 0)
         return rc;
     int64_t v[] = {(int64_t)follower, (int64_t)followee};
     int changed = 0;
-    rc = exec_sql(db, SQL_ACCEPT, v, 2, "follow accept", &changed, err);
+    rc = sqlite_db_exec_ids(db, SQL_ACCEPT, v, 2, "follow accept", &changed, err);
     if (rc == 0 && !changed)
         rc = err_set(err, ERR_NOT_FOUND, "no follow request from %" PRIu64 " to %" PRIu64, follower,
                      followee);
     if (rc == 0)
         rc = social_store_sqlite_count(db, follower, followee, 1, err);
-    return finish(db, rc, err);
+    return sqlite_db_finish(db, rc, "social commit", err);
 }
 
 static int social_store_sqlite_unfollow(void *ctx, uint64_t follower, uint64_t followee,
@@ -193,7 +140,7 @@ static int social_store_sqlite_unfollow(void *ctx, uint64_t follower, uint64_t f
 {
     struct sqlite_db *db = ctx;
     *removed = false;
-    int rc = begin(db, err);
+    int rc = sqlite_db_begin(db, "social begin", err);
     if (rc != 0)
         return rc;
     sqlite3_stmt *st;
@@ -201,16 +148,16 @@ static int social_store_sqlite_unfollow(void *ctx, uint64_t follower, uint64_t f
     int64_t requested = 0;
     rc = sqlite_db_stmt(db, SQL_FOLLOW_STATE, &st, err);
     if (rc == 0) {
-        bind_int64(st, 1, (int64_t)follower);
-        bind_int64(st, 2, (int64_t)followee);
+        sqlite_db_bind_int64(st, 1, (int64_t)follower);
+        sqlite_db_bind_int64(st, 2, (int64_t)followee);
         rc = query_one(st, "unfollow", &found, &requested, err);
     }
     int64_t v[] = {(int64_t)follower, (int64_t)followee};
     if (rc == 0 && found)
-        rc = exec_sql(db, SQL_UNFOLLOW, v, 2, "unfollow", NULL, err);
+        rc = sqlite_db_exec_ids(db, SQL_UNFOLLOW, v, 2, "unfollow", NULL, err);
     if (rc == 0 && found && !requested)
         rc = social_store_sqlite_count(db, follower, followee, -1, err);
-    rc = finish(db, rc, err);
+    rc = sqlite_db_finish(db, rc, "social commit", err);
     *removed = rc == 0 && found;
     return rc;
 }
@@ -222,8 +169,8 @@ static int social_store_sqlite_relationship(void *ctx, uint64_t a, uint64_t b,
     int rc = sqlite_db_stmt(ctx, SQL_RELATIONSHIP, &st, err);
     if (rc != 0)
         return rc;
-    bind_int64(st, 1, (int64_t)a);
-    bind_int64(st, 2, (int64_t)b);
+    sqlite_db_bind_int64(st, 1, (int64_t)a);
+    sqlite_db_bind_int64(st, 2, (int64_t)b);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
         /* Each column: NULL (no row), 0 (a follow) or 1 (a request). */
@@ -251,7 +198,7 @@ static int social_store_sqlite_favourite(void *ctx, uint64_t id, uint64_t accoun
     struct sqlite_db *db = ctx;
     ASSERT(id >= 1 && id <= INT64_MAX);
     *created = false;
-    int rc = begin(db, err);
+    int rc = sqlite_db_begin(db, "social begin", err);
     if (rc != 0)
         return rc;
     sqlite3_stmt *st;
@@ -259,7 +206,7 @@ static int social_store_sqlite_favourite(void *ctx, uint64_t id, uint64_t accoun
     int64_t one;
     rc = sqlite_db_stmt(db, SQL_STATUS_EXISTS, &st, err);
     if (rc == 0) {
-        bind_int64(st, 1, (int64_t)status_id);
+        sqlite_db_bind_int64(st, 1, (int64_t)status_id);
         rc = query_one(st, "favourite", &found, &one, err);
     }
     if (rc == 0 && !found)
@@ -267,13 +214,13 @@ static int social_store_sqlite_favourite(void *ctx, uint64_t id, uint64_t accoun
     int changed = 0;
     int64_t v[] = {(int64_t)id, (int64_t)account_id, (int64_t)status_id, at_ms};
     if (rc == 0)
-        rc = exec_sql(db, SQL_FAVOURITE, v, 4, "favourite", &changed, err);
+        rc = sqlite_db_exec_ids(db, SQL_FAVOURITE, v, 4, "favourite", &changed, err);
     if (rc == ERR_CONFLICT)
         err_set(err, ERR_CONFLICT, "favourite %" PRIu64 " exists", id);
     int64_t inc[] = {1, (int64_t)status_id};
     if (rc == 0 && changed)
-        rc = exec_sql(db, SQL_FAVOURITES_ADD, inc, 2, "favourites_count", NULL, err);
-    rc = finish(db, rc, err);
+        rc = sqlite_db_exec_ids(db, SQL_FAVOURITES_ADD, inc, 2, "favourites_count", NULL, err);
+    rc = sqlite_db_finish(db, rc, "social commit", err);
     *created = rc == 0 && changed;
     return rc;
 }
@@ -283,16 +230,16 @@ static int social_store_sqlite_unfavourite(void *ctx, uint64_t account_id, uint6
 {
     struct sqlite_db *db = ctx;
     *removed = false;
-    int rc = begin(db, err);
+    int rc = sqlite_db_begin(db, "social begin", err);
     if (rc != 0)
         return rc;
     int changed = 0;
     int64_t v[] = {(int64_t)account_id, (int64_t)status_id};
-    rc = exec_sql(db, SQL_UNFAVOURITE, v, 2, "unfavourite", &changed, err);
+    rc = sqlite_db_exec_ids(db, SQL_UNFAVOURITE, v, 2, "unfavourite", &changed, err);
     int64_t dec[] = {-1, (int64_t)status_id};
     if (rc == 0 && changed)
-        rc = exec_sql(db, SQL_FAVOURITES_ADD, dec, 2, "favourites_count", NULL, err);
-    rc = finish(db, rc, err);
+        rc = sqlite_db_exec_ids(db, SQL_FAVOURITES_ADD, dec, 2, "favourites_count", NULL, err);
+    rc = sqlite_db_finish(db, rc, "social commit", err);
     *removed = rc == 0 && changed;
     return rc;
 }
@@ -304,8 +251,8 @@ static int social_store_sqlite_favourited(void *ctx, uint64_t account_id, uint64
     int rc = sqlite_db_stmt(ctx, SQL_FAVOURITED, &st, err);
     if (rc != 0)
         return rc;
-    bind_int64(st, 1, (int64_t)account_id);
-    bind_int64(st, 2, (int64_t)status_id);
+    sqlite_db_bind_int64(st, 1, (int64_t)account_id);
+    sqlite_db_bind_int64(st, 2, (int64_t)status_id);
     int64_t one;
     return query_one(st, "favourited", out, &one, err);
 }
@@ -315,10 +262,10 @@ static bool bind_page(sqlite3_stmt *st, const struct page *p, uint64_t of)
 {
     ASSERT(p->limit >= 1 && p->limit <= 80);
     /* An inclusive upper bound, so that 0 ("not given") can become INT64_MAX. */
-    bind_int64(st, 1, p->max_id ? (int64_t)(p->max_id - 1) : INT64_MAX);
-    bind_int64(st, 2, (int64_t)(p->since_id > p->min_id ? p->since_id : p->min_id));
-    bind_int64(st, 3, p->limit);
-    bind_int64(st, 4, (int64_t)of);
+    sqlite_db_bind_int64(st, 1, p->max_id ? (int64_t)(p->max_id - 1) : INT64_MAX);
+    sqlite_db_bind_int64(st, 2, (int64_t)(p->since_id > p->min_id ? p->since_id : p->min_id));
+    sqlite_db_bind_int64(st, 3, p->limit);
+    sqlite_db_bind_int64(st, 4, (int64_t)of);
     return p->min_id != 0;
 }
 

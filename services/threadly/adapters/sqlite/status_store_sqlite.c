@@ -16,9 +16,6 @@ _Static_assert(VISIBILITY_PUBLIC == 0 && VISIBILITY_UNLISTED == 1 && VISIBILITY_
 
 #define TAG_SEPARATOR '\x1f' /* char(31) of STATUS_SQLITE_COLUMNS */
 
-static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
-static const char SQL_COMMIT[] = "COMMIT";
-static const char SQL_ROLLBACK[] = "ROLLBACK";
 static const char SQL_INSERT[] =
     "INSERT INTO statuses (id, account_id, text, content, spoiler_text, visibility, sensitive, "
     "language, in_reply_to_id, in_reply_to_account_id, application_id, created_at_ms, "
@@ -73,70 +70,6 @@ static const char SQL_TL_HOME_OLDEST[] = TL_HOME TL_OLDEST;
 static const char SQL_TL_ACCOUNT_NEWEST[] = TL_ACCOUNT TL_NEWEST;
 static const char SQL_TL_ACCOUNT_OLDEST[] = TL_ACCOUNT TL_OLDEST;
 
-static const char *or_empty(const char *s)
-{
-    return s ? s : "";
-}
-
-/* Binding to a valid statement fails only for a wrong index or type: a bug. */
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    ASSERT(sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) == SQLITE_OK);
-}
-
-static void bind_int64(sqlite3_stmt *st, int i, int64_t v)
-{
-    ASSERT(sqlite3_bind_int64(st, i, v) == SQLITE_OK);
-}
-
-static const char *column_text(sqlite3_stmt *st, int i, struct arena *a)
-{
-    const unsigned char *s = sqlite3_column_text(st, i);
-    return s ? arena_strndup(a, (const char *)s, (size_t)sqlite3_column_bytes(st, i)) : "";
-}
-
-/* Steps st, a statement that returns no row, and releases it; *changes (if not NULL) gets the
- * number of rows it changed. */
-static int step_done(sqlite3_stmt *st, const char *what, int *changes, struct err *err)
-{
-    int src = sqlite3_step(st);
-    int rc = src == SQLITE_DONE ? 0 : sqlite_db_error(st, src, what, err);
-    if (rc == 0 && changes)
-        *changes = sqlite3_changes(sqlite3_db_handle(st));
-    sqlite_db_release(st);
-    return rc;
-}
-
-static int exec_sql(struct sqlite_db *db, const char *sql, const char *what, struct err *err)
-{
-    sqlite3_stmt *st;
-    int rc = sqlite_db_stmt(db, sql, &st, err);
-    return rc != 0 ? rc : step_done(st, what, NULL, err);
-}
-
-/* Runs sql with id bound to ?1 (and ?2 if given), returning the rows changed. */
-static int exec_ids(struct sqlite_db *db, const char *sql, int64_t id1, const int64_t *id2,
-                    const char *what, int *changes, struct err *err)
-{
-    sqlite3_stmt *st;
-    int rc = sqlite_db_stmt(db, sql, &st, err);
-    if (rc != 0)
-        return rc;
-    bind_int64(st, 1, id1);
-    if (id2)
-        bind_int64(st, 2, *id2);
-    return step_done(st, what, changes, err);
-}
-
-static void rollback(struct sqlite_db *db)
-{
-    sqlite3_stmt *st;
-    if (sqlite_db_stmt(db, SQL_ROLLBACK, &st, NULL) == 0) {
-        sqlite3_step(st); /* fails harmlessly if SQLite already rolled back */
-        sqlite_db_release(st);
-    }
-}
-
 /* Splits "pos:value" items joined by TAG_SEPARATOR into values[pos] (n of them). */
 static int split_positions(const char *s, struct arena *a, const char ***values, size_t *n,
                            struct err *err)
@@ -173,12 +106,12 @@ int status_store_sqlite_row(sqlite3_stmt *st, int col, struct arena *a, struct s
     memset(out, 0, sizeof(*out));
     out->id = (uint64_t)sqlite3_column_int64(st, col + 0);
     out->account_id = (uint64_t)sqlite3_column_int64(st, col + 1);
-    out->text = column_text(st, col + 2, a);
-    out->content = column_text(st, col + 3, a);
-    out->spoiler_text = column_text(st, col + 4, a);
+    out->text = sqlite_db_column_text(st, col + 2, a);
+    out->content = sqlite_db_column_text(st, col + 3, a);
+    out->spoiler_text = sqlite_db_column_text(st, col + 4, a);
     out->visibility = (enum visibility)sqlite3_column_int(st, col + 5);
     out->sensitive = sqlite3_column_int64(st, col + 6) != 0;
-    out->language = column_text(st, col + 7, a);
+    out->language = sqlite_db_column_text(st, col + 7, a);
     out->in_reply_to_id = (uint64_t)sqlite3_column_int64(st, col + 8);
     out->in_reply_to_account_id = (uint64_t)sqlite3_column_int64(st, col + 9);
     out->application_id = (uint64_t)sqlite3_column_int64(st, col + 10);
@@ -245,22 +178,22 @@ static int status_store_sqlite_insert_row(struct sqlite_db *db, const struct sta
     int rc = sqlite_db_stmt(db, SQL_INSERT, &st, err);
     if (rc != 0)
         return rc;
-    bind_int64(st, 1, (int64_t)s->id);
-    bind_int64(st, 2, (int64_t)s->account_id);
-    bind_text(st, 3, s->text);
-    bind_text(st, 4, s->content);
-    bind_text(st, 5, or_empty(s->spoiler_text));
-    bind_int64(st, 6, s->visibility);
-    bind_int64(st, 7, s->sensitive);
-    bind_text(st, 8, or_empty(s->language));
-    bind_int64(st, 9, (int64_t)s->in_reply_to_id);
-    bind_int64(st, 10, (int64_t)s->in_reply_to_account_id);
-    bind_int64(st, 11, (int64_t)s->application_id);
-    bind_int64(st, 12, s->created_at_ms);
-    bind_int64(st, 13, s->replies_count);
-    bind_int64(st, 14, s->favourites_count);
-    bind_int64(st, 15, s->reblogs_count);
-    rc = step_done(st, "status insert", NULL, err);
+    sqlite_db_bind_int64(st, 1, (int64_t)s->id);
+    sqlite_db_bind_int64(st, 2, (int64_t)s->account_id);
+    sqlite_db_bind_text(st, 3, s->text);
+    sqlite_db_bind_text(st, 4, s->content);
+    sqlite_db_bind_text(st, 5, sqlite_db_or_empty(s->spoiler_text));
+    sqlite_db_bind_int64(st, 6, s->visibility);
+    sqlite_db_bind_int64(st, 7, s->sensitive);
+    sqlite_db_bind_text(st, 8, sqlite_db_or_empty(s->language));
+    sqlite_db_bind_int64(st, 9, (int64_t)s->in_reply_to_id);
+    sqlite_db_bind_int64(st, 10, (int64_t)s->in_reply_to_account_id);
+    sqlite_db_bind_int64(st, 11, (int64_t)s->application_id);
+    sqlite_db_bind_int64(st, 12, s->created_at_ms);
+    sqlite_db_bind_int64(st, 13, s->replies_count);
+    sqlite_db_bind_int64(st, 14, s->favourites_count);
+    sqlite_db_bind_int64(st, 15, s->reblogs_count);
+    rc = sqlite_db_step_done(st, "status insert", NULL, err);
     if (rc == ERR_CONFLICT)
         err_set(err, ERR_CONFLICT, "status %" PRIu64 " exists", s->id);
     return rc;
@@ -275,19 +208,19 @@ static int status_store_sqlite_insert_lists(struct sqlite_db *db, const struct s
         rc = sqlite_db_stmt(db, SQL_INSERT_MENTION, &st, err);
         if (rc != 0)
             break;
-        bind_int64(st, 1, (int64_t)s->id);
-        bind_int64(st, 2, (int64_t)s->mentions[i]);
-        bind_int64(st, 3, (int64_t)i);
-        rc = step_done(st, "status mention insert", NULL, err);
+        sqlite_db_bind_int64(st, 1, (int64_t)s->id);
+        sqlite_db_bind_int64(st, 2, (int64_t)s->mentions[i]);
+        sqlite_db_bind_int64(st, 3, (int64_t)i);
+        rc = sqlite_db_step_done(st, "status mention insert", NULL, err);
     }
     for (size_t i = 0; rc == 0 && i < s->ntags; i++) {
         rc = sqlite_db_stmt(db, SQL_INSERT_TAG, &st, err);
         if (rc != 0)
             break;
-        bind_int64(st, 1, (int64_t)s->id);
-        bind_text(st, 2, s->tags[i]);
-        bind_int64(st, 3, (int64_t)i);
-        rc = step_done(st, "status tag insert", NULL, err);
+        sqlite_db_bind_int64(st, 1, (int64_t)s->id);
+        sqlite_db_bind_text(st, 2, s->tags[i]);
+        sqlite_db_bind_int64(st, 3, (int64_t)i);
+        rc = sqlite_db_step_done(st, "status tag insert", NULL, err);
     }
     return rc;
 }
@@ -301,34 +234,26 @@ static int status_store_sqlite_insert(void *ctx, const struct status *s, struct 
     ASSERT(!s->ntags || s->tags);
     for (size_t i = 0; i < s->ntags; i++) /* hashtags are word characters */
         ASSERT(s->tags[i] && !strchr(s->tags[i], TAG_SEPARATOR));
-    int rc = exec_sql(db, SQL_BEGIN, "status insert begin", err);
+    int rc = sqlite_db_begin(db, "status insert begin", err);
     if (rc != 0)
         return rc;
     int changed = 0;
     rc = status_store_sqlite_insert_row(db, s, err);
-    if (rc != 0)
-        goto out;
-    int64_t author = (int64_t)s->account_id;
-    rc = exec_ids(db, SQL_AUTHOR_POSTED, s->created_at_ms, &author, "status author", &changed, err);
-    if (rc == 0 && changed == 0)
-        rc = err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", s->account_id);
-    if (rc != 0)
-        goto out;
-    if (s->in_reply_to_id) {
-        int64_t parent = (int64_t)s->in_reply_to_id;
-        rc = exec_ids(db, SQL_REPLIES_ADD, 1, &parent, "status parent", &changed, err);
+    if (rc == 0) {
+        int64_t v[] = {s->created_at_ms, (int64_t)s->account_id};
+        rc = sqlite_db_exec_ids(db, SQL_AUTHOR_POSTED, v, 2, "status author", &changed, err);
+        if (rc == 0 && changed == 0)
+            rc = err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", s->account_id);
+    }
+    if (rc == 0 && s->in_reply_to_id) {
+        int64_t v[] = {1, (int64_t)s->in_reply_to_id};
+        rc = sqlite_db_exec_ids(db, SQL_REPLIES_ADD, v, 2, "status parent", &changed, err);
         if (rc == 0 && changed == 0)
             rc = err_set(err, ERR_NOT_FOUND, "status %" PRIu64 " not found", s->in_reply_to_id);
-        if (rc != 0)
-            goto out;
     }
-    rc = status_store_sqlite_insert_lists(db, s, err);
     if (rc == 0)
-        rc = exec_sql(db, SQL_COMMIT, "status insert commit", err);
-out:
-    if (rc != 0)
-        rollback(db);
-    return rc;
+        rc = status_store_sqlite_insert_lists(db, s, err);
+    return sqlite_db_finish(db, rc, "status insert commit", err);
 }
 
 static int status_store_sqlite_get(void *ctx, uint64_t id, struct arena *a, struct status **out,
@@ -338,15 +263,13 @@ static int status_store_sqlite_get(void *ctx, uint64_t id, struct arena *a, stru
     int rc = sqlite_db_stmt(ctx, SQL_GET, &st, err);
     if (rc != 0)
         return rc;
-    bind_int64(st, 1, (int64_t)id);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
+    sqlite_db_bind_int64(st, 1, (int64_t)id);
+    rc = sqlite_db_step_row(st, "status get", err);
+    if (rc == 0) {
         *out = arena_alloc(a, sizeof(**out));
         rc = status_store_sqlite_row(st, 0, a, *out, err);
-    } else if (src == SQLITE_DONE) {
-        rc = err_set(err, ERR_NOT_FOUND, "status %" PRIu64 " not found", id);
-    } else {
-        rc = sqlite_db_error(st, src, "status get", err);
+    } else if (rc == ERR_NOT_FOUND) {
+        err_set(err, ERR_NOT_FOUND, "status %" PRIu64 " not found", id);
     }
     sqlite_db_release(st);
     return rc;
@@ -360,15 +283,13 @@ static int status_store_sqlite_keys(struct sqlite_db *db, uint64_t id, int64_t *
     int rc = sqlite_db_stmt(db, SQL_GET_KEYS, &st, err);
     if (rc != 0)
         return rc;
-    bind_int64(st, 1, (int64_t)id);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
+    sqlite_db_bind_int64(st, 1, (int64_t)id);
+    rc = sqlite_db_step_row(st, "status remove", err);
+    if (rc == 0) {
         *author = sqlite3_column_int64(st, 0);
         *parent = sqlite3_column_int64(st, 1);
-    } else if (src == SQLITE_DONE) {
-        rc = err_set(err, ERR_NOT_FOUND, "status %" PRIu64 " not found", id);
-    } else {
-        rc = sqlite_db_error(st, src, "status remove", err);
+    } else if (rc == ERR_NOT_FOUND) {
+        err_set(err, ERR_NOT_FOUND, "status %" PRIu64 " not found", id);
     }
     sqlite_db_release(st);
     return rc;
@@ -377,7 +298,7 @@ static int status_store_sqlite_keys(struct sqlite_db *db, uint64_t id, int64_t *
 static int status_store_sqlite_remove(void *ctx, uint64_t id, struct err *err)
 {
     struct sqlite_db *db = ctx;
-    int rc = exec_sql(db, SQL_BEGIN, "status remove begin", err);
+    int rc = sqlite_db_begin(db, "status remove begin", err);
     if (rc != 0)
         return rc;
     int64_t author = 0, parent = 0, sid = (int64_t)id;
@@ -387,16 +308,15 @@ static int status_store_sqlite_remove(void *ctx, uint64_t id, struct err *err)
     static const char *const deletes[] = {SQL_DELETE_MENTIONS, SQL_DELETE_TAGS,
                                           SQL_DELETE_FAVOURITES, SQL_DELETE};
     for (size_t i = 0; rc == 0 && i < sizeof(deletes) / sizeof(deletes[0]); i++)
-        rc = exec_ids(db, deletes[i], sid, NULL, "status remove", NULL, err);
+        rc = sqlite_db_exec_ids(db, deletes[i], &sid, 1, "status remove", NULL, err);
     if (rc == 0)
-        rc = exec_ids(db, SQL_AUTHOR_UNPOSTED, author, NULL, "status remove author", NULL, err);
-    if (rc == 0 && parent)
-        rc = exec_ids(db, SQL_REPLIES_ADD, -1, &parent, "status remove parent", NULL, err);
-    if (rc == 0)
-        rc = exec_sql(db, SQL_COMMIT, "status remove commit", err);
-    if (rc != 0)
-        rollback(db);
-    return rc;
+        rc = sqlite_db_exec_ids(db, SQL_AUTHOR_UNPOSTED, &author, 1, "status remove author", NULL,
+                                err);
+    if (rc == 0 && parent) {
+        int64_t v[] = {-1, parent};
+        rc = sqlite_db_exec_ids(db, SQL_REPLIES_ADD, v, 2, "status remove parent", NULL, err);
+    }
+    return sqlite_db_finish(db, rc, "status remove commit", err);
 }
 
 static int status_store_sqlite_replies(void *ctx, uint64_t id, struct arena *a,
@@ -406,7 +326,7 @@ static int status_store_sqlite_replies(void *ctx, uint64_t id, struct arena *a,
     int rc = sqlite_db_stmt(ctx, SQL_REPLIES, &st, err);
     if (rc != 0)
         return rc;
-    bind_int64(st, 1, (int64_t)id);
+    sqlite_db_bind_int64(st, 1, (int64_t)id);
     return status_store_sqlite_list(st, false, a, out, "status replies", err);
 }
 
@@ -436,15 +356,16 @@ static int status_store_sqlite_timeline(void *ctx, const struct timeline_query *
     if (rc != 0)
         return rc;
     /* An inclusive upper bound, so that 0 ("not given") can become INT64_MAX. */
-    bind_int64(st, 1, p->max_id ? (int64_t)(p->max_id - 1) : INT64_MAX);
-    bind_int64(st, 2, (int64_t)(p->since_id > p->min_id ? p->since_id : p->min_id));
-    bind_int64(st, 3, p->limit);
+    sqlite_db_bind_int64(st, 1, p->max_id ? (int64_t)(p->max_id - 1) : INT64_MAX);
+    sqlite_db_bind_int64(st, 2, (int64_t)(p->since_id > p->min_id ? p->since_id : p->min_id));
+    sqlite_db_bind_int64(st, 3, p->limit);
     int nparams = sqlite3_bind_parameter_count(st);
     if (nparams >= 4)
-        bind_int64(st, 4, (int64_t)(q->kind == TIMELINE_HOME ? q->viewer_id : q->account_id));
+        sqlite_db_bind_int64(st, 4,
+                             (int64_t)(q->kind == TIMELINE_HOME ? q->viewer_id : q->account_id));
     if (nparams >= 6) {
-        bind_int64(st, 5, (int64_t)q->viewer_id);
-        bind_int64(st, 6, q->exclude_replies);
+        sqlite_db_bind_int64(st, 5, (int64_t)q->viewer_id);
+        sqlite_db_bind_int64(st, 6, q->exclude_replies);
     }
     return status_store_sqlite_list(st, oldest, a, out, "status timeline", err);
 }

@@ -16,13 +16,10 @@ static int token_store_sqlite_revoke(void *ctx, uint64_t jti, uint64_t account_i
     int rc = sqlite_db_stmt(ctx, SQL_REVOKE, &st, err);
     if (rc != 0)
         return rc;
-    ASSERT(sqlite3_bind_int64(st, 1, (int64_t)jti) == SQLITE_OK);
-    ASSERT(sqlite3_bind_int64(st, 2, (int64_t)account_id) == SQLITE_OK);
-    ASSERT(sqlite3_bind_int64(st, 3, at_ms) == SQLITE_OK);
-    int src = sqlite3_step(st);
-    rc = src == SQLITE_DONE ? 0 : sqlite_db_error(st, src, "token revoke", err);
-    sqlite_db_release(st);
-    return rc;
+    sqlite_db_bind_int64(st, 1, (int64_t)jti);
+    sqlite_db_bind_int64(st, 2, (int64_t)account_id);
+    sqlite_db_bind_int64(st, 3, at_ms);
+    return sqlite_db_step_done(st, "token revoke", NULL, err);
 }
 
 static int token_store_sqlite_is_revoked(void *ctx, uint64_t jti, bool *revoked, struct err *err)
@@ -31,7 +28,7 @@ static int token_store_sqlite_is_revoked(void *ctx, uint64_t jti, bool *revoked,
     int rc = sqlite_db_stmt(ctx, SQL_IS_REVOKED, &st, err);
     if (rc != 0)
         return rc;
-    ASSERT(sqlite3_bind_int64(st, 1, (int64_t)jti) == SQLITE_OK);
+    sqlite_db_bind_int64(st, 1, (int64_t)jti);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW || src == SQLITE_DONE)
         *revoked = src == SQLITE_ROW;
