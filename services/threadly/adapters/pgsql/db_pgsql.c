@@ -279,21 +279,38 @@ static int pgsql_db_prepare(struct pgsql_conn *c, const char *sql, int nparams, 
     return 0;
 }
 
+/* True when a statement that failed on connection c should be sent again on a new connection:
+ * c was outside a transaction before (so no transaction state is lost) and the failure was
+ * the connection itself, which pgsql_db_fail has then dropped (c->h is NULL). A server that
+ * restarted closed its old connections without running anything sent on them; the check in
+ * pgsql_db_conn misses a close still in flight, and this retry covers that window. */
+static bool pgsql_db_retry(const struct pgsql_conn *c, bool was_idle, int attempt, int rc)
+{
+    return attempt == 0 && was_idle && rc == ERR_UNAVAILABLE && !c->h;
+}
+
 int pgsql_db_query(struct pgsql_db *db, const char *sql, const struct pgsql_params *p,
                    PGresult **out, int64_t *changes, const char *what, struct err *err)
 {
     struct pgsql_conn *c;
     const char *name;
-    int n = p ? p->n : 0;
-    int rc = pgsql_db_conn(db, &c, err);
-    if (rc == 0)
+    int n = p ? p->n : 0, rc;
+    PGresult *r = NULL;
+    for (int attempt = 0;; attempt++) {
+        rc = pgsql_db_conn(db, &c, err);
+        if (rc != 0)
+            return rc;
+        bool was_idle = PQtransactionStatus(c->h) == PQTRANS_IDLE;
         rc = pgsql_db_prepare(c, sql, n, &name, err);
-    if (rc != 0)
-        return rc;
-    PGresult *r = PQexecPrepared(c->h, name, n, p ? p->values : NULL, NULL, NULL, 0);
-    rc = pgsql_db_check(c, r, what, err);
-    if (rc != 0)
-        return rc;
+        if (rc == 0) {
+            r = PQexecPrepared(c->h, name, n, p ? p->values : NULL, NULL, NULL, 0);
+            rc = pgsql_db_check(c, r, what, err);
+        }
+        if (rc == 0)
+            break;
+        if (!pgsql_db_retry(c, was_idle, attempt, rc))
+            return rc;
+    }
     if (changes) {
         const char *t = PQcmdTuples(r);
         *changes = *t ? strtoll(t, NULL, 10) : 0;
@@ -342,8 +359,15 @@ static int pgsql_db_exec(struct pgsql_conn *c, const char *sql, const char *what
 int pgsql_db_begin(struct pgsql_db *db, struct err *err)
 {
     struct pgsql_conn *c;
-    int rc = pgsql_db_conn(db, &c, err);
-    return rc != 0 ? rc : pgsql_db_exec(c, "BEGIN", "pgsql begin", err);
+    for (int attempt = 0;; attempt++) {
+        int rc = pgsql_db_conn(db, &c, err);
+        if (rc != 0)
+            return rc;
+        bool was_idle = PQtransactionStatus(c->h) == PQTRANS_IDLE;
+        rc = pgsql_db_exec(c, "BEGIN", "pgsql begin", err);
+        if (rc == 0 || !pgsql_db_retry(c, was_idle, attempt, rc))
+            return rc;
+    }
 }
 
 int pgsql_db_finish(struct pgsql_db *db, int rc, struct err *err)
