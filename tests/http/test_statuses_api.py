@@ -265,6 +265,29 @@ class StatusesTest(unittest.TestCase):
         self.assertEqual(r.status, 422)
 
 
+class InstanceStatsTest(unittest.TestCase):
+    def test_counts_in_the_instance_entity(self):
+        svc = Service(CORE, *ARGS)
+        data = svc.data_dir
+        try:
+            w = World(svc)
+            for i in range(3):
+                w.post("alice", "count me %d" % i)
+            s = w.post("bob", "and me")
+            w.call("bob", "DELETE", "/api/v1/statuses/" + s["id"])
+        finally:
+            self.assertEqual(svc.terminate(), 0)
+        svc = Service(CORE, *ARGS, data_dir=data)  # a fresh rendering of the entity
+        try:
+            r, j = svc.json("GET", "/api/v1/instance")
+            self.assertEqual(j["stats"]["user_count"], 4)
+            self.assertEqual(j["stats"]["status_count"], 3)
+            r, j = svc.json("GET", "/api/v2/instance")
+            self.assertEqual(j["usage"]["users"]["active_month"], 4)
+        finally:
+            self.assertEqual(svc.terminate(), 0)
+
+
 class PaginationTest(unittest.TestCase):
     def test_max_since_min_and_links(self):
         svc = Service(CORE, *ARGS)

@@ -257,6 +257,22 @@ CONTRACT(status_store, counters_follow_insert_and_remove)
     cr_assert_eq(account(f, BOB)->statuses_count, 0);
 }
 
+CONTRACT(status_store, statuses_total_follows_inserts_and_removals)
+{
+    int64_t total = -1;
+    add_people(f);
+    cr_assert_eq(account_store_statuses_total(&f->accounts, &total, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(total, 0);
+    post_simple(f, 20, ALICE, VISIBILITY_PUBLIC);
+    post_simple(f, 21, BOB, VISIBILITY_DIRECT);
+    post_reply(f, 22, CAROL, 20, ALICE);
+    cr_assert_eq(account_store_statuses_total(&f->accounts, &total, &f->err), 0);
+    cr_assert_eq(total, 3);
+    cr_assert_eq(status_store_remove(&f->statuses, 21, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(account_store_statuses_total(&f->accounts, &total, &f->err), 0);
+    cr_assert_eq(total, 2);
+}
+
 CONTRACT(status_store, remove_missing_is_not_found)
 {
     add_people(f);

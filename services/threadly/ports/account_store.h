@@ -26,6 +26,9 @@ struct account_store_ops {
     int (*update_profile)(void *ctx, const struct account *acct, struct err *err);
     /* Number of accounts. */
     int (*count)(void *ctx, int64_t *out, struct err *err);
+    /* Number of statuses: the sum of every account's statuses_count, which the status store
+     * keeps exact (cheaper than counting the statuses). */
+    int (*statuses_total)(void *ctx, int64_t *out, struct err *err);
     void (*close)(void *ctx);
 };
 
@@ -68,6 +71,12 @@ static inline int account_store_update_profile(struct account_store *s, const st
 static inline int account_store_count(struct account_store *s, int64_t *out, struct err *err)
 {
     return s->ops->count(s->ctx, out, err);
+}
+
+static inline int account_store_statuses_total(struct account_store *s, int64_t *out,
+                                               struct err *err)
+{
+    return s->ops->statuses_total(s->ctx, out, err);
 }
 
 static inline void account_store_close(struct account_store *s)

@@ -91,7 +91,9 @@ static void render(struct instance_http *ih)
 {
     struct instance_stats stats = {0};
     struct err err = {0};
-    if (ih->accounts && account_store_count(ih->accounts, &stats.user_count, &err) != 0 &&
+    if (ih->accounts &&
+        (account_store_count(ih->accounts, &stats.user_count, &err) != 0 ||
+         account_store_statuses_total(ih->accounts, &stats.status_count, &err) != 0) &&
         ih->v1_json)
         return;
     struct buf thumb = BUF_INIT;

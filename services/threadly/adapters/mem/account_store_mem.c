@@ -164,6 +164,18 @@ static int account_store_mem_count(void *ctx, int64_t *out, struct err *err)
     return 0;
 }
 
+static int account_store_mem_statuses_total(void *ctx, int64_t *out, struct err *err)
+{
+    struct mem_db *s = ctx;
+    (void)err;
+    pthread_mutex_lock(&s->mu);
+    *out = 0;
+    for (size_t i = 0; i < s->naccounts; i++)
+        *out += s->accounts[i].statuses_count;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
 static void account_store_mem_close(void *ctx)
 {
     (void)ctx; /* the accounts belong to the mem_db */
@@ -182,6 +194,7 @@ static const struct account_store_ops account_store_mem_ops = {
     .get_by_email = account_store_mem_get_by_email,
     .update_profile = account_store_mem_update_profile,
     .count = account_store_mem_count,
+    .statuses_total = account_store_mem_statuses_total,
     .close = account_store_mem_close,
 };
 
@@ -192,6 +205,7 @@ static const struct account_store_ops account_store_mem_owned_ops = {
     .get_by_email = account_store_mem_get_by_email,
     .update_profile = account_store_mem_update_profile,
     .count = account_store_mem_count,
+    .statuses_total = account_store_mem_statuses_total,
     .close = account_store_mem_close_owned,
 };
 

@@ -17,6 +17,8 @@ static const char SQL_GET_BY_USERNAME[] =
     "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE lower(username) = lower($1)";
 static const char SQL_GET_BY_EMAIL[] = "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email = $1";
 static const char SQL_COUNT[] = "SELECT count(*) FROM accounts";
+static const char SQL_STATUSES_TOTAL[] =
+    "SELECT coalesce(sum(statuses_count), 0)::bigint FROM accounts";
 static const char SQL_UPDATE_PROFILE[] =
     "UPDATE accounts SET display_name = $1, note = $2, locked = $3, bot = $4, discoverable = $5 "
     "WHERE id = $6";
@@ -116,15 +118,27 @@ static int account_store_pgsql_update_profile(void *ctx, const struct account *a
     return rc;
 }
 
-static int account_store_pgsql_count(void *ctx, int64_t *out, struct err *err)
+/* Runs a one-number query. */
+static int account_store_pgsql_scalar(void *ctx, const char *sql, const char *what, int64_t *out,
+                                      struct err *err)
 {
     struct pg_result *r;
-    int rc = pgsql_db_query(ctx, SQL_COUNT, NULL, &r, NULL, "account count", err);
+    int rc = pgsql_db_query(ctx, sql, NULL, &r, NULL, what, err);
     if (rc != 0)
         return rc;
     *out = pgsql_int64(r, 0, 0);
     pgsql_db_clear(r);
     return 0;
+}
+
+static int account_store_pgsql_count(void *ctx, int64_t *out, struct err *err)
+{
+    return account_store_pgsql_scalar(ctx, SQL_COUNT, "account count", out, err);
+}
+
+static int account_store_pgsql_statuses_total(void *ctx, int64_t *out, struct err *err)
+{
+    return account_store_pgsql_scalar(ctx, SQL_STATUSES_TOTAL, "statuses total", out, err);
 }
 
 static void account_store_pgsql_close(void *ctx)
@@ -139,6 +153,7 @@ static const struct account_store_ops account_store_pgsql_ops = {
     .get_by_email = account_store_pgsql_get_by_email,
     .update_profile = account_store_pgsql_update_profile,
     .count = account_store_pgsql_count,
+    .statuses_total = account_store_pgsql_statuses_total,
     .close = account_store_pgsql_close,
 };
 

@@ -17,6 +17,7 @@ static const char SQL_GET_BY_USERNAME[] =
     "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE lower(username) = lower(?)";
 static const char SQL_GET_BY_EMAIL[] = "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email = ?";
 static const char SQL_COUNT[] = "SELECT count(*) FROM accounts";
+static const char SQL_STATUSES_TOTAL[] = "SELECT coalesce(sum(statuses_count), 0) FROM accounts";
 static const char SQL_UPDATE_PROFILE[] =
     "UPDATE accounts SET display_name = ?, note = ?, locked = ?, bot = ?, discoverable = ? "
     "WHERE id = ?";
@@ -128,19 +129,31 @@ static int account_store_sqlite_update_profile(void *ctx, const struct account *
     return rc;
 }
 
-static int account_store_sqlite_count(void *ctx, int64_t *out, struct err *err)
+/* Runs a one-number query. */
+static int account_store_sqlite_scalar(void *ctx, const char *sql, const char *what, int64_t *out,
+                                       struct err *err)
 {
     sqlite3_stmt *st;
-    int rc = sqlite_db_stmt(ctx, SQL_COUNT, &st, err);
+    int rc = sqlite_db_stmt(ctx, sql, &st, err);
     if (rc != 0)
         return rc;
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW)
         *out = sqlite3_column_int64(st, 0);
     else
-        rc = sqlite_db_error(st, src, "account count", err);
+        rc = sqlite_db_error(st, src, what, err);
     sqlite_db_release(st);
     return rc;
+}
+
+static int account_store_sqlite_count(void *ctx, int64_t *out, struct err *err)
+{
+    return account_store_sqlite_scalar(ctx, SQL_COUNT, "account count", out, err);
+}
+
+static int account_store_sqlite_statuses_total(void *ctx, int64_t *out, struct err *err)
+{
+    return account_store_sqlite_scalar(ctx, SQL_STATUSES_TOTAL, "statuses total", out, err);
 }
 
 static void account_store_sqlite_close(void *ctx)
@@ -155,6 +168,7 @@ static const struct account_store_ops account_store_sqlite_ops = {
     .get_by_email = account_store_sqlite_get_by_email,
     .update_profile = account_store_sqlite_update_profile,
     .count = account_store_sqlite_count,
+    .statuses_total = account_store_sqlite_statuses_total,
     .close = account_store_sqlite_close,
 };
 
