@@ -160,6 +160,9 @@ class Service:
             return self.proc.wait(timeout)
         finally:
             self._reader.join(5)
+            for pipe in (self.proc.stdout, self.proc.stderr):
+                if pipe:
+                    pipe.close()
 
     def kill(self):
         if self.proc.poll() is None:
