@@ -83,6 +83,20 @@ class GatewayTest(unittest.TestCase):
             self.assertEqual(who, "notification", path)
             self.assertEqual(status, 404)  # not built yet; the point is where it went
 
+    def test_gateway_gives_requests_an_id(self):
+        status, headers, _ = get(self.url("/api/v1/instance"))
+        rid = headers.get("X-Request-Id")
+        self.assertRegex(rid, r"^[0-9a-f]{32}$")
+        self.assertTrue(self.core.wait_for_log(lambda r: r.get("req_id") == rid))
+        deadline = time.time() + 5
+        while time.time() < deadline:  # nginx writes its log line after the response
+            with open(os.path.join(self.dir, "access.log")) as f:
+                if rid in f.read():
+                    break
+            time.sleep(0.05)
+        else:
+            self.fail("request id %s not in the gateway's access log" % rid)
+
     def test_errors_keep_mastodon_json_shape_through_the_gateway(self):
         status, headers, body = get(self.url("/api/v1/nothing"))
         self.assertEqual(status, 404)
