@@ -130,14 +130,23 @@ size_t utf8_length(const char *s, size_t n)
     return count;
 }
 
-void buf_append_json_str(struct buf *b, const char *s, size_t n)
+void buf_append_json_chars(struct buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
-    buf_grow(b, n + 2);
-    buf_append_char(b, '"');
+    buf_grow(b, n);
     size_t i = 0;
     while (i < n) {
+        /* Plain printable ASCII is copied a run at a time. */
+        size_t run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
+            run++;
+        if (run > i) {
+            buf_append(b, p + i, run - i);
+            i = run;
+            if (i == n)
+                break;
+        }
         unsigned char c = p[i];
         if (c >= 0x80) {
             size_t len = utf8_seq(p + i, n - i);
@@ -145,37 +154,42 @@ void buf_append_json_str(struct buf *b, const char *s, size_t n)
                 buf_append(b, p + i, len);
                 i += len;
             } else {
-                buf_append_str(b, "\xEF\xBF\xBD");
+                buf_append(b, "\xEF\xBF\xBD", 3);
                 i++;
             }
             continue;
         }
         switch (c) {
         case '"':
-            buf_append_str(b, "\\\"");
+            buf_append(b, "\\\"", 2);
             break;
         case '\\':
-            buf_append_str(b, "\\\\");
+            buf_append(b, "\\\\", 2);
             break;
         case '\n':
-            buf_append_str(b, "\\n");
+            buf_append(b, "\\n", 2);
             break;
         case '\r':
-            buf_append_str(b, "\\r");
+            buf_append(b, "\\r", 2);
             break;
         case '\t':
-            buf_append_str(b, "\\t");
+            buf_append(b, "\\t", 2);
             break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                buf_append(b, esc, sizeof(esc));
-            } else {
-                buf_append_char(b, (char)c);
-            }
+        default: {
+            /* The other control characters and DEL. */
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            buf_append(b, esc, sizeof(esc));
+        }
         }
         i++;
     }
+}
+
+void buf_append_json_str(struct buf *b, const char *s, size_t n)
+{
+    buf_grow(b, n + 2);
+    buf_append_char(b, '"');
+    buf_append_json_chars(b, s, n);
     buf_append_char(b, '"');
 }
 

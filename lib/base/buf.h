@@ -32,6 +32,9 @@ void buf_vappendf(struct buf *b, const char *fmt, va_list ap);
 /* Appends s (n bytes) as a JSON string literal with its quotes. Invalid UTF-8 bytes become
  * U+FFFD so the output is always valid JSON. */
 void buf_append_json_str(struct buf *b, const char *s, size_t n);
+/* The same without the quotes: s escaped for the inside of a JSON string literal. A code point
+ * split across two calls is replaced, so split only between whole characters. */
+void buf_append_json_chars(struct buf *b, const char *s, size_t n);
 /* Appends s with the five HTML special characters escaped (&amp; &lt; &gt; &quot; &#39;). */
 void buf_append_html(struct buf *b, const char *s, size_t n);
 /* Hands the data to the caller (free() it) and leaves b empty. Never NULL. */

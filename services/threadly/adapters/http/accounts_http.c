@@ -29,7 +29,7 @@ static void sign_up(struct http_req *req, struct http_res *res, void *ctx)
     else if (rc)
         api_error(api, req, res, rc, &err);
     else
-        http_res_json(res, 200, api_token_json(&g));
+        api_send_token(res, &g);
 }
 
 static void verify_credentials(struct http_req *req, struct http_res *res, void *ctx)
@@ -47,7 +47,7 @@ static void verify_credentials(struct http_req *req, struct http_res *res, void 
     else if (rc)
         api_error(api, req, res, rc, &err);
     else
-        http_res_json(res, 200, api_account_json(api, acct, true));
+        api_send_account(api, res, acct, true);
 }
 
 /* A boolean field of update_credentials: -1 when absent; false with *ok cleared when bad. */
@@ -92,7 +92,7 @@ static void update_credentials(struct http_req *req, struct http_res *res, void 
     else if (rc)
         api_error(api, req, res, rc, &err);
     else
-        http_res_json(res, 200, api_account_json(api, acct, true));
+        api_send_account(api, res, acct, true);
 }
 
 static void get_account(struct http_req *req, struct http_res *res, void *ctx)
@@ -109,7 +109,7 @@ static void get_account(struct http_req *req, struct http_res *res, void *ctx)
     if (rc)
         api_error(api, req, res, rc, &err);
     else
-        http_res_json(res, 200, api_account_json(api, acct, false));
+        api_send_account(api, res, acct, false);
 }
 
 static void lookup(struct http_req *req, struct http_res *res, void *ctx)
@@ -138,7 +138,7 @@ static void lookup(struct http_req *req, struct http_res *res, void *ctx)
     if (rc)
         api_error(api, req, res, rc, &err);
     else
-        http_res_json(res, 200, api_account_json(api, acct, false));
+        api_send_account(api, res, acct, false);
 }
 
 void accounts_http_register(struct http_server *s, struct api *api)

@@ -4,10 +4,9 @@
 #include "lib/base/buf.h"
 #include "lib/base/clock.h"
 #include "lib/base/id.h"
+#include "lib/base/jsonw.h"
 #include "lib/base/ratelimit.h"
-#include "lib/base/xalloc.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -120,71 +119,153 @@ void api_error(struct api *api, struct http_req *req, struct http_res *res, int 
     }
 }
 
-/* Plain text as Mastodon's HTML: escaped, paragraphs on blank lines, <br> on single ones. */
-static char *text_to_html(const char *text)
+void api_send_json(struct http_res *res, struct buf *b)
 {
-    struct buf b = BUF_INIT;
-    if (!*text)
-        return buf_detach(&b, NULL);
-    buf_append_str(&b, "<p>");
+    size_t len;
+    char *body = buf_detach(b, &len);
+    http_res_take(res, 200, "application/json; charset=utf-8", body, len);
+}
+
+void api_url(struct jsonw *w, const char *base, const char *a, const char *b, const char *c)
+{
+    const char *parts[] = {base, a, b, c};
+    jsonw_str_begin(w);
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        if (parts[i])
+            jsonw_str_part(w, parts[i], strlen(parts[i]));
+    jsonw_str_end(w);
+}
+
+/* s[0..n) HTML-escaped (as buf_append_html), as parts of the JSON string being written. The
+ * parts are cut at ASCII characters only, so no UTF-8 sequence is split. */
+static void html_part(struct jsonw *w, const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *esc;
+        switch (s[i]) {
+        case '&':
+            esc = "&amp;";
+            break;
+        case '<':
+            esc = "&lt;";
+            break;
+        case '>':
+            esc = "&gt;";
+            break;
+        case '"':
+            esc = "&quot;";
+            break;
+        case '\'':
+            esc = "&#39;";
+            break;
+        default:
+            continue;
+        }
+        jsonw_str_part(w, s + start, i - start);
+        jsonw_str_part(w, esc, strlen(esc));
+        start = i + 1;
+    }
+    jsonw_str_part(w, s + start, n - start);
+}
+
+/* Plain text as Mastodon's HTML, written as a JSON string: escaped, paragraphs on blank lines,
+ * <br> on single ones. */
+static void text_to_html(struct jsonw *w, const char *text)
+{
+    jsonw_str_begin(w);
+    if (!*text) {
+        jsonw_str_end(w);
+        return;
+    }
+    jsonw_str_part(w, "<p>", 3);
     const char *p = text;
     while (*p) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        buf_append_html(&b, p, n);
+        html_part(w, p, n);
         if (!nl)
             break;
         if (nl[1] == '\n') {
-            buf_append_str(&b, "</p><p>");
+            jsonw_str_part(w, "</p><p>", 7);
             while (nl[1] == '\n')
                 nl++;
         } else {
-            buf_append_str(&b, "<br>");
+            jsonw_str_part(w, "<br>", 4);
         }
         p = nl + 1;
     }
-    buf_append_str(&b, "</p>");
-    return buf_detach(&b, NULL);
+    jsonw_str_part(w, "</p>", 4);
+    jsonw_str_end(w);
 }
 
-json_t *api_account_json(const struct api *api, const struct account *a, bool with_source)
+void api_account_json(struct jsonw *w, const struct api *api, const struct account *a,
+                      bool with_source)
 {
-    char id[ID_STR_LEN], created[CLOCK_ISO_LEN], last[11];
+    static const char *const images[] = {"avatar", "avatar_static", "header", "header_static"};
     const char *base = api->settings->base_url;
-    id_format(a->id, id);
+    char created[CLOCK_ISO_LEN];
     clock_format_iso(a->created_at_ms, created);
-    char *note = text_to_html(a->note);
-    char *url = NULL, *uri = NULL, *img = NULL;
-    size_t n = strlen(base) + strlen(a->username) + 32;
-    url = xmalloc(n), uri = xmalloc(n), img = xmalloc(n);
-    snprintf(url, n, "%s/@%s", base, a->username);
-    snprintf(uri, n, "%s/users/%s", base, a->username);
-    snprintf(img, n, "%s/images/default.png", base);
-    json_t *j = json_pack(
-        "{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
-        " s:I, s:I, s:I, s:[], s:[]}",
-        "id", id, "username", a->username, "acct", a->username, "display_name", a->display_name,
-        "locked", a->locked, "bot", a->bot, "discoverable", a->discoverable, "group", 0,
-        "created_at", created, "note", note, "url", url, "uri", uri, "avatar", img, "avatar_static",
-        img, "header", img, "header_static", img, "followers_count", (json_int_t)a->followers_count,
-        "following_count", (json_int_t)a->following_count, "statuses_count",
-        (json_int_t)a->statuses_count, "emojis", "fields");
-    if (a->last_status_at_ms) {
-        clock_format_date(a->last_status_at_ms, last);
-        json_object_set_new(j, "last_status_at", json_string(last));
-    } else {
-        json_object_set_new(j, "last_status_at", json_null());
+    jsonw_object_begin(w);
+    jsonw_field_id(w, "id", a->id);
+    jsonw_field_str(w, "username", a->username);
+    jsonw_field_str(w, "acct", a->username);
+    jsonw_field_str(w, "display_name", a->display_name);
+    jsonw_field_bool(w, "locked", a->locked);
+    jsonw_field_bool(w, "bot", a->bot);
+    jsonw_field_bool(w, "discoverable", a->discoverable);
+    jsonw_field_bool(w, "group", false);
+    jsonw_field_str(w, "created_at", created);
+    jsonw_key(w, "note");
+    text_to_html(w, a->note);
+    jsonw_key(w, "url");
+    api_url(w, base, "/@", a->username, NULL);
+    jsonw_key(w, "uri");
+    api_url(w, base, "/users/", a->username, NULL);
+    for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
+        jsonw_key(w, images[i]);
+        api_url(w, base, "/images/default.png", NULL, NULL);
     }
-    if (with_source)
-        json_object_set_new(j, "source",
-                            json_pack("{s:s, s:b, s:s, s:s, s:[], s:i}", "privacy", "public",
-                                      "sensitive", 0, "language", "", "note", a->note, "fields",
-                                      "follow_requests_count", 0));
-    free(note);
-    free(url);
-    free(uri);
-    free(img);
-    return j;
+    jsonw_field_int(w, "followers_count", a->followers_count);
+    jsonw_field_int(w, "following_count", a->following_count);
+    jsonw_field_int(w, "statuses_count", a->statuses_count);
+    jsonw_key(w, "emojis");
+    jsonw_array_begin(w);
+    jsonw_array_end(w);
+    jsonw_key(w, "fields");
+    jsonw_array_begin(w);
+    jsonw_array_end(w);
+    if (a->last_status_at_ms) {
+        char last[11];
+        clock_format_date(a->last_status_at_ms, last);
+        jsonw_field_str(w, "last_status_at", last);
+    } else {
+        jsonw_field_null(w, "last_status_at");
+    }
+    if (with_source) {
+        jsonw_key(w, "source");
+        jsonw_object_begin(w);
+        jsonw_field_str(w, "privacy", "public");
+        jsonw_field_bool(w, "sensitive", false);
+        jsonw_field_str(w, "language", "");
+        jsonw_field_str(w, "note", a->note);
+        jsonw_key(w, "fields");
+        jsonw_array_begin(w);
+        jsonw_array_end(w);
+        jsonw_field_int(w, "follow_requests_count", 0);
+        jsonw_object_end(w);
+    }
+    jsonw_object_end(w);
+}
+
+void api_send_account(struct api *api, struct http_res *res, const struct account *a,
+                      bool with_source)
+{
+    struct buf b = BUF_INIT;
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    api_account_json(&w, api, a, with_source);
+    api_send_json(res, &b);
 }
 
 bool api_rate_limit(struct api *api, struct ratelimit *rl, struct http_req *req,

@@ -4,6 +4,8 @@
 #ifndef SERVICES_THREADLY_ADAPTERS_HTTP_API_H
 #define SERVICES_THREADLY_ADAPTERS_HTTP_API_H
 
+#include "lib/base/buf.h"
+#include "lib/base/jsonw.h"
 #include "lib/http/http.h"
 #include "services/threadly/app/auth.h"
 #include "services/threadly/domain/account.h"
@@ -43,27 +45,47 @@ void api_validation_error(struct http_res *res, const struct validation *v);
 /* Maps a store or use-case error code to a response (and logs err). */
 void api_error(struct api *api, struct http_req *req, struct http_res *res, int code,
                const struct err *err);
-/* The Account entity; with_source adds `source` (for verify_credentials). */
-json_t *api_account_json(const struct api *api, const struct account *acct, bool with_source);
+/* Answers 200 with the JSON document in b, taking its memory (b is left empty). */
+void api_send_json(struct http_res *res, struct buf *b);
+/* Writes a URL as a JSON string: base followed by a, b and c (NULL ones skipped), no copies. */
+void api_url(struct jsonw *w, const char *base, const char *a, const char *b, const char *c);
+/* Writes the Account entity to w; with_source adds `source` (for verify_credentials and
+ * update_credentials). */
+void api_account_json(struct jsonw *w, const struct api *api, const struct account *acct,
+                      bool with_source);
+/* Answers 200 with one Account entity. */
+void api_send_account(struct api *api, struct http_res *res, const struct account *acct,
+                      bool with_source);
 
-/* Renders statuses for one viewer (0: anonymous) during one request, fetching each author
- * and mentioned account once. */
+/* Renders statuses for one viewer (0: anonymous) during one request straight into a JSON body
+ * (out, through w: callers may add their own containers around the statuses with w). Each
+ * author and mentioned account is fetched once, and each author's Account entity is rendered
+ * once and then copied from where it first appeared in out. Not to be copied after init. */
 struct status_renderer {
     struct api *api;
     struct http_req *req;
     uint64_t viewer;
+    struct buf out;
+    struct jsonw w; /* writes into out */
     size_t naccounts;
-    struct account *accounts[64]; /* cache */
+    struct rendered_account {
+        struct account *acct;
+        size_t off, len; /* its Account JSON at out.data + off; len 0 until rendered */
+    } accounts[64];      /* cache */
 };
 
 void api_status_renderer_init(struct status_renderer *r, struct api *api, struct http_req *req,
                               uint64_t viewer);
-/* The Status entity, or NULL with *rc set when a store fails. with_text adds `text` (delete). */
-json_t *api_status_json(struct status_renderer *r, const struct status *s, bool with_text, int *rc,
-                        struct err *err);
-/* A JSON array of statuses; NULL with *rc on failure. */
-json_t *api_status_list_json(struct status_renderer *r, const struct status_list *l, int *rc,
-                             struct err *err);
+/* Frees what is left of the body (nothing after api_status_renderer_send). */
+void api_status_renderer_release(struct status_renderer *r);
+/* Answers 200 with the body rendered so far, taking its memory. */
+void api_status_renderer_send(struct status_renderer *r, struct http_res *res);
+/* Writes the Status entity; with_text adds `text` (delete). Returns 0, or a store's error code
+ * (err set) and then the body is incomplete: answer with api_error instead. */
+int api_status_json(struct status_renderer *r, const struct status *s, bool with_text,
+                    struct err *err);
+/* Writes a JSON array of statuses; errors as api_status_json. */
+int api_status_list_json(struct status_renderer *r, const struct status_list *l, struct err *err);
 /* Reads max_id, since_id, min_id and limit. False (and a 422 set) when one is malformed. */
 bool api_page(struct http_req *req, struct http_res *res, struct page *page, int def_limit,
               int max_limit);
@@ -72,11 +94,12 @@ bool api_page(struct http_req *req, struct http_res *res, struct page *page, int
  * are kept. */
 void api_link_header(struct api *api, struct http_req *req, struct http_res *res, uint64_t newest,
                      uint64_t oldest);
-/* The Relationship entity of the viewer with account id. */
-json_t *api_relationship_json(uint64_t id, const struct relationship *rel);
+/* Writes the Relationship entity of the viewer with account id. */
+void api_relationship_json(struct jsonw *w, uint64_t id, const struct relationship *rel);
 
-/* The Token entity: access_token, token_type, scope, created_at (unix seconds). */
-json_t *api_token_json(const struct token_grant *g);
+/* Answers 200 with the Token entity: access_token, token_type, scope, created_at (unix
+ * seconds). */
+void api_send_token(struct http_res *res, const struct token_grant *g);
 
 void oauth_http_register(struct http_server *s, struct api *api);
 void accounts_http_register(struct http_server *s, struct api *api);

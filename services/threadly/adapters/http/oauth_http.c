@@ -131,11 +131,18 @@ static void oauth_error(struct http_res *res, enum grant_error ge)
                             table[ge].description));
 }
 
-json_t *api_token_json(const struct token_grant *g)
+void api_send_token(struct http_res *res, const struct token_grant *g)
 {
-    return json_pack("{s:s, s:s, s:s, s:I}", "access_token", g->access_token, "token_type",
-                     "Bearer", "scope", g->scope, "created_at",
-                     (json_int_t)(g->created_at_ms / 1000));
+    struct buf b = BUF_INIT;
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_object_begin(&w);
+    jsonw_field_str(&w, "access_token", g->access_token);
+    jsonw_field_str(&w, "token_type", "Bearer");
+    jsonw_field_str(&w, "scope", g->scope);
+    jsonw_field_int(&w, "created_at", g->created_at_ms / 1000);
+    jsonw_object_end(&w);
+    api_send_json(res, &b);
 }
 
 static void token(struct http_req *req, struct http_res *res, void *ctx)
@@ -173,7 +180,7 @@ static void token(struct http_req *req, struct http_res *res, void *ctx)
     if (ge != GRANT_OK)
         oauth_error(res, ge);
     else
-        http_res_json(res, 200, api_token_json(&g));
+        api_send_token(res, &g);
 }
 
 static void revoke(struct http_req *req, struct http_res *res, void *ctx)

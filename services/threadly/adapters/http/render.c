@@ -3,6 +3,7 @@
 #include "lib/base/buf.h"
 #include "lib/base/clock.h"
 #include "lib/base/id.h"
+#include "lib/base/jsonw.h"
 #include "lib/base/parse.h"
 #include "services/threadly/adapters/http/api.h"
 
@@ -17,94 +18,172 @@ void api_status_renderer_init(struct status_renderer *r, struct api *api, struct
     r->api = api;
     r->req = req;
     r->viewer = viewer;
+    buf_init(&r->out);
+    jsonw_init(&r->w, &r->out);
 }
 
-static int account_of(struct status_renderer *r, uint64_t id, struct account **out, struct err *err)
+void api_status_renderer_release(struct status_renderer *r)
+{
+    buf_release(&r->out);
+}
+
+void api_status_renderer_send(struct status_renderer *r, struct http_res *res)
+{
+    api_send_json(res, &r->out);
+}
+
+/* The cache entry of account id, fetching the account on a miss; NULL when the store fails
+ * (err set) or the cache is full (then *out is still set). */
+static struct rendered_account *account_of(struct status_renderer *r, uint64_t id,
+                                           struct account **out, int *rc, struct err *err)
 {
     for (size_t i = 0; i < r->naccounts; i++) {
-        if (r->accounts[i]->id == id) {
-            *out = r->accounts[i];
-            return 0;
+        if (r->accounts[i].acct->id == id) {
+            *out = r->accounts[i].acct;
+            *rc = 0;
+            return &r->accounts[i];
         }
     }
-    int rc = account_store_get(&r->api->core->accounts, id, http_req_arena(r->req), out, err);
-    if (rc == 0 && r->naccounts < sizeof(r->accounts) / sizeof(r->accounts[0]))
-        r->accounts[r->naccounts++] = *out;
-    return rc;
+    *rc = account_store_get(&r->api->core->accounts, id, http_req_arena(r->req), out, err);
+    if (*rc || r->naccounts >= sizeof(r->accounts) / sizeof(r->accounts[0]))
+        return NULL;
+    struct rendered_account *c = &r->accounts[r->naccounts++];
+    c->acct = *out;
+    c->off = c->len = 0;
+    return c;
 }
 
-static json_t *id_or_null(uint64_t id)
+/* The author's Account entity: copied from its first rendering in this body when there is
+ * one, else rendered (and remembered when the cache has room). */
+static void write_author(struct status_renderer *r, struct rendered_account *c,
+                         const struct account *author)
 {
-    char s[ID_STR_LEN];
-    if (!id)
-        return json_null();
-    id_format(id, s);
-    return json_string(s);
+    if (c && c->len) {
+        jsonw_raw(&r->w, r->out.data + c->off, c->len);
+        return;
+    }
+    /* The writer puts no comma before a value that follows a key: the entity starts here. */
+    size_t off = r->out.len;
+    api_account_json(&r->w, r->api, author, false);
+    if (c) {
+        c->off = off;
+        c->len = r->out.len - off;
+    }
 }
 
-json_t *api_status_json(struct status_renderer *r, const struct status *s, bool with_text, int *rc,
-                        struct err *err)
+static void part(struct jsonw *w, const char *s)
 {
-    struct arena *a = http_req_arena(r->req);
+    jsonw_str_part(w, s, strlen(s));
+}
+
+int api_status_json(struct status_renderer *r, const struct status *s, bool with_text,
+                    struct err *err)
+{
+    struct jsonw *w = &r->w;
     const char *base = r->api->settings->base_url;
     struct account *author;
     char id[ID_STR_LEN], created[CLOCK_ISO_LEN];
     bool favourited = false;
-    *rc = account_of(r, s->account_id, &author, err);
-    if (*rc == 0 && r->viewer)
-        *rc = social_store_favourited(&r->api->core->social, r->viewer, s->id, &favourited, err);
-    if (*rc)
-        return NULL;
-    json_t *mentions = json_array();
-    for (size_t i = 0; i < s->nmentions; i++) {
-        struct account *m;
-        char mid[ID_STR_LEN];
-        if (account_of(r, s->mentions[i], &m, err) != 0)
-            continue; /* a deleted account is simply not listed */
-        id_format(m->id, mid);
-        json_array_append_new(mentions,
-                              json_pack("{s:s, s:s, s:s, s:s}", "id", mid, "username", m->username,
-                                        "url", arena_sprintf(a, "%s/@%s", base, m->username),
-                                        "acct", m->username));
-    }
-    json_t *tags = json_array();
-    for (size_t i = 0; i < s->ntags; i++)
-        json_array_append_new(tags, json_pack("{s:s, s:s}", "name", s->tags[i], "url",
-                                              arena_sprintf(a, "%s/tags/%s", base, s->tags[i])));
+    int rc;
+    struct rendered_account *c = account_of(r, s->account_id, &author, &rc, err);
+    if (rc == 0 && r->viewer)
+        rc = social_store_favourited(&r->api->core->social, r->viewer, s->id, &favourited, err);
+    if (rc)
+        return rc;
     id_format(s->id, id);
     clock_format_iso(s->created_at_ms, created);
-    json_t *j = json_pack(
-        "{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:b, s:s, s:[], s:o, s:o, s:[], s:I, s:I, s:I,"
-        " s:o, s:o, s:n, s:n, s:n, s:o, s:n, s:b, s:b, s:b, s:b, s:b}",
-        "id", id, "uri", arena_sprintf(a, "%s/users/%s/statuses/%s", base, author->username, id),
-        "url", arena_sprintf(a, "%s/@%s/%s", base, author->username, id), "created_at", created,
-        "account", api_account_json(r->api, author, false), "content", s->content, "visibility",
-        visibility_names[s->visibility], "sensitive", s->sensitive, "spoiler_text", s->spoiler_text,
-        "media_attachments", "mentions", mentions, "tags", tags, "emojis", "reblogs_count",
-        (json_int_t)s->reblogs_count, "favourites_count", (json_int_t)s->favourites_count,
-        "replies_count", (json_int_t)s->replies_count, "in_reply_to_id",
-        id_or_null(s->in_reply_to_id), "in_reply_to_account_id",
-        id_or_null(s->in_reply_to_account_id), "reblog", "poll", "card", "language",
-        *s->language ? json_string(s->language) : json_null(), "edited_at", "favourited",
-        favourited, "reblogged", 0, "muted", 0, "bookmarked", 0, "pinned", 0);
+    jsonw_object_begin(w);
+    jsonw_field_str(w, "id", id);
+    jsonw_key(w, "uri");
+    jsonw_str_begin(w);
+    part(w, base);
+    part(w, "/users/");
+    part(w, author->username);
+    part(w, "/statuses/");
+    part(w, id);
+    jsonw_str_end(w);
+    jsonw_key(w, "url");
+    jsonw_str_begin(w);
+    part(w, base);
+    part(w, "/@");
+    part(w, author->username);
+    part(w, "/");
+    part(w, id);
+    jsonw_str_end(w);
+    jsonw_field_str(w, "created_at", created);
+    jsonw_key(w, "account");
+    write_author(r, c, author);
+    jsonw_field_str(w, "content", s->content);
+    jsonw_field_str(w, "visibility", visibility_names[s->visibility]);
+    jsonw_field_bool(w, "sensitive", s->sensitive);
+    jsonw_field_str(w, "spoiler_text", s->spoiler_text);
+    jsonw_key(w, "media_attachments");
+    jsonw_array_begin(w);
+    jsonw_array_end(w);
+    jsonw_key(w, "mentions");
+    jsonw_array_begin(w);
+    for (size_t i = 0; i < s->nmentions; i++) {
+        struct account *m;
+        int mrc;
+        account_of(r, s->mentions[i], &m, &mrc, err);
+        if (mrc)
+            continue; /* a deleted account is simply not listed */
+        jsonw_object_begin(w);
+        jsonw_field_id(w, "id", m->id);
+        jsonw_field_str(w, "username", m->username);
+        jsonw_key(w, "url");
+        api_url(w, base, "/@", m->username, NULL);
+        jsonw_field_str(w, "acct", m->username);
+        jsonw_object_end(w);
+    }
+    jsonw_array_end(w);
+    jsonw_key(w, "tags");
+    jsonw_array_begin(w);
+    for (size_t i = 0; i < s->ntags; i++) {
+        jsonw_object_begin(w);
+        jsonw_field_str(w, "name", s->tags[i]);
+        jsonw_key(w, "url");
+        api_url(w, base, "/tags/", s->tags[i], NULL);
+        jsonw_object_end(w);
+    }
+    jsonw_array_end(w);
+    jsonw_key(w, "emojis");
+    jsonw_array_begin(w);
+    jsonw_array_end(w);
+    jsonw_field_int(w, "reblogs_count", s->reblogs_count);
+    jsonw_field_int(w, "favourites_count", s->favourites_count);
+    jsonw_field_int(w, "replies_count", s->replies_count);
+    jsonw_field_id_or_null(w, "in_reply_to_id", s->in_reply_to_id);
+    jsonw_field_id_or_null(w, "in_reply_to_account_id", s->in_reply_to_account_id);
+    jsonw_field_null(w, "reblog");
+    jsonw_field_null(w, "poll");
+    jsonw_field_null(w, "card");
+    if (*s->language)
+        jsonw_field_str(w, "language", s->language);
+    else
+        jsonw_field_null(w, "language");
+    jsonw_field_null(w, "edited_at");
+    jsonw_field_bool(w, "favourited", favourited);
+    jsonw_field_bool(w, "reblogged", false);
+    jsonw_field_bool(w, "muted", false);
+    jsonw_field_bool(w, "bookmarked", false);
+    jsonw_field_bool(w, "pinned", false);
     if (with_text)
-        json_object_set_new(j, "text", json_string(s->text));
-    return j;
+        jsonw_field_str(w, "text", s->text);
+    jsonw_object_end(w);
+    return 0;
 }
 
-json_t *api_status_list_json(struct status_renderer *r, const struct status_list *l, int *rc,
-                             struct err *err)
+int api_status_list_json(struct status_renderer *r, const struct status_list *l, struct err *err)
 {
-    json_t *arr = json_array();
+    jsonw_array_begin(&r->w);
     for (size_t i = 0; i < l->n; i++) {
-        json_t *j = api_status_json(r, &l->items[i], false, rc, err);
-        if (!j) {
-            json_decref(arr);
-            return NULL;
-        }
-        json_array_append_new(arr, j);
+        int rc = api_status_json(r, &l->items[i], false, err);
+        if (rc)
+            return rc;
     }
-    return arr;
+    jsonw_array_end(&r->w);
+    return 0;
 }
 
 static bool cursor(struct http_req *req, const char *name, uint64_t *out)
@@ -165,15 +244,25 @@ void api_link_header(struct api *api, struct http_req *req, struct http_res *res
     buf_release(&link);
 }
 
-json_t *api_relationship_json(uint64_t id, const struct relationship *rel)
+void api_relationship_json(struct jsonw *w, uint64_t id, const struct relationship *rel)
 {
-    char s[ID_STR_LEN];
-    id_format(id, s);
-    return json_pack("{s:s, s:b, s:b, s:b, s:[], s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b,"
-                     " s:s}",
-                     "id", s, "following", rel->following, "showing_reblogs", rel->following,
-                     "notifying", 0, "languages", "followed_by", rel->followed_by, "blocking", 0,
-                     "blocked_by", 0, "muting", 0, "muting_notifications", 0, "requested",
-                     rel->requested, "requested_by", rel->requested_by, "domain_blocking", 0,
-                     "endorsed", 0, "note", "");
+    jsonw_object_begin(w);
+    jsonw_field_id(w, "id", id);
+    jsonw_field_bool(w, "following", rel->following);
+    jsonw_field_bool(w, "showing_reblogs", rel->following);
+    jsonw_field_bool(w, "notifying", false);
+    jsonw_key(w, "languages");
+    jsonw_array_begin(w);
+    jsonw_array_end(w);
+    jsonw_field_bool(w, "followed_by", rel->followed_by);
+    jsonw_field_bool(w, "blocking", false);
+    jsonw_field_bool(w, "blocked_by", false);
+    jsonw_field_bool(w, "muting", false);
+    jsonw_field_bool(w, "muting_notifications", false);
+    jsonw_field_bool(w, "requested", rel->requested);
+    jsonw_field_bool(w, "requested_by", rel->requested_by);
+    jsonw_field_bool(w, "domain_blocking", false);
+    jsonw_field_bool(w, "endorsed", false);
+    jsonw_field_str(w, "note", "");
+    jsonw_object_end(w);
 }

@@ -13,6 +13,15 @@
 typedef int (*relationship_change_fn)(struct core *c, uint64_t viewer, uint64_t id, bool on,
                                       struct relationship *out, struct err *err);
 
+static void send_relationship(struct http_res *res, uint64_t id, const struct relationship *rel)
+{
+    struct buf b = BUF_INIT;
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    api_relationship_json(&w, id, rel);
+    api_send_json(res, &b);
+}
+
 /* POST .../:id/<verb>: runs change for the authenticated viewer and account :id and answers
  * with the Relationship. */
 static void change_relationship(struct http_req *req, struct http_res *res, struct api *api,
@@ -29,7 +38,7 @@ static void change_relationship(struct http_req *req, struct http_res *res, stru
     if (rc)
         api_error(api, req, res, rc, &err);
     else
-        http_res_json(res, 200, api_relationship_json(id, &rel));
+        send_relationship(res, id, &rel);
 }
 
 static void do_follow(struct http_req *req, struct http_res *res, void *ctx)
@@ -51,7 +60,10 @@ static void relationships(struct http_req *req, struct http_res *res, void *ctx)
     if (!api_authenticate(api, req, res, "read:follows", true, &who))
         return;
     size_t n = http_req_args(req, "id", &ids);
-    json_t *arr = json_array();
+    struct buf b = BUF_INIT;
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_array_begin(&w);
     for (size_t i = 0; i < n && i < 80; i++) {
         uint64_t id;
         struct relationship rel;
@@ -60,13 +72,14 @@ static void relationships(struct http_req *req, struct http_res *res, void *ctx)
         int rc =
             social_store_relationship(&api->core->social, who.claims.account_id, id, &rel, &err);
         if (rc) {
-            json_decref(arr);
+            buf_release(&b);
             api_error(api, req, res, rc, &err);
             return;
         }
-        json_array_append_new(arr, api_relationship_json(id, &rel));
+        api_relationship_json(&w, id, &rel);
     }
-    http_res_json(res, 200, arr);
+    jsonw_array_end(&w);
+    api_send_json(res, &b);
 }
 
 /* An account list page from edges, with a Link header by edge row id. */
@@ -83,16 +96,20 @@ static void send_edges(struct api *api, struct http_req *req, struct http_res *r
         api_error(api, req, res, rc, &err);
         return;
     }
-    json_t *arr = json_array();
+    struct buf b = BUF_INIT;
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_array_begin(&w);
     for (size_t i = 0; i < l.n; i++) {
         struct account *a;
         if (account_store_get(&api->core->accounts, l.items[i].account_id, http_req_arena(req), &a,
                               &err) == 0)
-            json_array_append_new(arr, api_account_json(api, a, false));
+            api_account_json(&w, api, a, false);
     }
+    jsonw_array_end(&w);
     if (l.n)
         api_link_header(api, req, res, l.items[0].id, l.items[l.n - 1].id);
-    http_res_json(res, 200, arr);
+    api_send_json(res, &b);
 }
 
 static void followers(struct http_req *req, struct http_res *res, void *ctx)
@@ -168,14 +185,15 @@ static void favourites(struct http_req *req, struct http_res *res, void *ctx)
         return;
     }
     api_status_renderer_init(&r, api, req, who.claims.account_id);
-    json_t *arr = api_status_list_json(&r, &l, &rc, &err);
-    if (!arr) {
+    rc = api_status_list_json(&r, &l, &err);
+    if (rc) {
         api_error(api, req, res, rc, &err);
-        return;
+    } else {
+        if (l.n)
+            api_link_header(api, req, res, ids[0], ids[l.n - 1]);
+        api_status_renderer_send(&r, res);
     }
-    if (l.n)
-        api_link_header(api, req, res, ids[0], ids[l.n - 1]);
-    http_res_json(res, 200, arr);
+    api_status_renderer_release(&r);
 }
 
 /* Account search by exact username ("name", "@name", "name@our.domain"): enough for toot's
@@ -186,12 +204,16 @@ static void search(struct http_req *req, struct http_res *res, void *ctx)
     struct err err = {0};
     const char *q = http_req_arg(req, "q");
     const char *type = http_req_arg(req, "type");
-    json_t *accounts = json_array();
     if (!q || !*q) {
-        json_decref(accounts);
         http_res_error(res, 422, "Validation failed: q can't be blank");
         return;
     }
+    struct buf b = BUF_INIT;
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_object_begin(&w);
+    jsonw_key(&w, "accounts");
+    jsonw_array_begin(&w);
     if (!type || strcmp(type, "accounts") == 0) {
         char *name = arena_strdup(http_req_arena(req), q[0] == '@' ? q + 1 : q);
         char *at = strchr(name, '@');
@@ -201,16 +223,23 @@ static void search(struct http_req *req, struct http_res *res, void *ctx)
         int rc = strchr(name, '@') ? ERR_NOT_FOUND
                                    : account_store_get_by_username(&api->core->accounts, name,
                                                                    http_req_arena(req), &a, &err);
-        if (rc == 0)
-            json_array_append_new(accounts, api_account_json(api, a, false));
-        else if (rc != ERR_NOT_FOUND) {
-            json_decref(accounts);
+        if (rc == 0) {
+            api_account_json(&w, api, a, false);
+        } else if (rc != ERR_NOT_FOUND) {
+            buf_release(&b);
             api_error(api, req, res, rc, &err);
             return;
         }
     }
-    http_res_json(res, 200,
-                  json_pack("{s:o, s:[], s:[]}", "accounts", accounts, "statuses", "hashtags"));
+    jsonw_array_end(&w);
+    jsonw_key(&w, "statuses");
+    jsonw_array_begin(&w);
+    jsonw_array_end(&w);
+    jsonw_key(&w, "hashtags");
+    jsonw_array_begin(&w);
+    jsonw_array_end(&w);
+    jsonw_object_end(&w);
+    api_send_json(res, &b);
 }
 
 void social_http_register(struct http_server *s, struct api *api)

@@ -11,13 +11,13 @@ static void send_status(struct api *api, struct http_req *req, struct http_res *
 {
     struct status_renderer r;
     struct err err = {0};
-    int rc;
     api_status_renderer_init(&r, api, req, viewer);
-    json_t *j = api_status_json(&r, s, with_text, &rc, &err);
-    if (!j)
+    int rc = api_status_json(&r, s, with_text, &err);
+    if (rc)
         api_error(api, req, res, rc, &err);
     else
-        http_res_json(res, 200, j);
+        api_status_renderer_send(&r, res);
+    api_status_renderer_release(&r);
 }
 
 static void send_list(struct api *api, struct http_req *req, struct http_res *res, uint64_t viewer,
@@ -25,16 +25,16 @@ static void send_list(struct api *api, struct http_req *req, struct http_res *re
 {
     struct status_renderer r;
     struct err err = {0};
-    int rc;
     api_status_renderer_init(&r, api, req, viewer);
-    json_t *j = api_status_list_json(&r, l, &rc, &err);
-    if (!j) {
+    int rc = api_status_list_json(&r, l, &err);
+    if (rc) {
         api_error(api, req, res, rc, &err);
-        return;
+    } else {
+        if (l->n)
+            api_link_header(api, req, res, l->items[0].id, l->items[l->n - 1].id);
+        api_status_renderer_send(&r, res);
     }
-    if (l->n)
-        api_link_header(api, req, res, l->items[0].id, l->items[l->n - 1].id);
-    http_res_json(res, 200, j);
+    api_status_renderer_release(&r);
 }
 
 static void post_status(struct http_req *req, struct http_res *res, void *ctx)
@@ -131,14 +131,20 @@ static void context(struct http_req *req, struct http_res *res, void *ctx)
         return;
     }
     api_status_renderer_init(&r, api, req, viewer);
-    json_t *a = api_status_list_json(&r, &up, &rc, &err);
-    json_t *d = a ? api_status_list_json(&r, &down, &rc, &err) : NULL;
-    if (!a || !d) {
-        json_decref(a);
-        api_error(api, req, res, rc, &err);
-        return;
+    jsonw_object_begin(&r.w);
+    jsonw_key(&r.w, "ancestors");
+    rc = api_status_list_json(&r, &up, &err);
+    if (rc == 0) {
+        jsonw_key(&r.w, "descendants");
+        rc = api_status_list_json(&r, &down, &err);
     }
-    http_res_json(res, 200, json_pack("{s:o, s:o}", "ancestors", a, "descendants", d));
+    if (rc) {
+        api_error(api, req, res, rc, &err);
+    } else {
+        jsonw_object_end(&r.w);
+        api_status_renderer_send(&r, res);
+    }
+    api_status_renderer_release(&r);
 }
 
 static void favourite(struct http_req *req, struct http_res *res, struct api *api, bool on)
