@@ -190,6 +190,11 @@ class StatusesTest(unittest.TestCase):
         self.assertIs(j["favourited"], False)
         r, j = w.call(None, "GET", "/api/v1/statuses/%s/favourited_by" % s["id"])
         self.assertEqual([a["username"] for a in j], ["bob"])
+        r, j = w.call(None, "GET", "/api/v1/statuses/%s/favourited_by?access_token=%s"
+                      % (s["id"], w.tokens["carol"]))
+        self.assertEqual([a["username"] for a in j], ["bob"])
+        r, j = w.call(None, "GET", "/api/v1/statuses/%s/favourited_by?access_token=bad" % s["id"])
+        self.assertEqual(r.status, 401)
         r, j = w.call("bob", "GET", "/api/v1/favourites")
         self.assertEqual(j[0]["id"], s["id"])
         r, j = w.call("bob", "POST", "/api/v1/statuses/%s/unfavourite" % s["id"])

@@ -131,15 +131,9 @@ static void favourited_by(struct http_req *req, struct http_res *res, void *ctx)
     struct api *api = ctx;
     struct status *s;
     struct err err = {0};
-    uint64_t id, viewer = 0;
-    struct principal who;
-    if (!api_path_id(req, res, &id))
+    uint64_t id, viewer;
+    if (!api_optional_viewer(api, req, res, &viewer) || !api_path_id(req, res, &id))
         return;
-    if (http_req_header(req, "Authorization")) {
-        if (!api_authenticate(api, req, res, "read:statuses", false, &who))
-            return;
-        viewer = who.claims.account_id;
-    }
     int rc = statuses_get(api->core, viewer, id, http_req_arena(req), &s, &err);
     if (rc)
         api_error(api, req, res, rc, &err);
