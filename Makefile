@@ -3,7 +3,7 @@ BUILD ?= build
 BUILD_ASAN ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: run test setup build build-asan unit check-format format check-layers bench clean
+.PHONY: run test setup build build-asan unit check-format format check-layers bench bench-timelines clean
 
 run: setup build
 	@scripts/run
@@ -36,6 +36,9 @@ check-layers:
 
 bench: setup build
 	@bench/http_baseline.sh $(BUILD)
+
+bench-timelines: setup build
+	@bench/timelines.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
