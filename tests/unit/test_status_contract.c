@@ -725,6 +725,85 @@ CONTRACT(social_store, favourite_unfavourite_idempotent_with_counter)
     cr_assert_not(fav);
 }
 
+CONTRACT(social_store, favourited_among_in_order)
+{
+    add_people(f);
+    post_simple(f, 10, ALICE, VISIBILITY_PUBLIC);
+    post_simple(f, 11, ALICE, VISIBILITY_PUBLIC);
+    post_simple(f, 12, CAROL, VISIBILITY_PUBLIC);
+    bool created = false;
+    cr_assert_eq(social_store_favourite(&f->social, 100, BOB, 12, 7, &created, &f->err), 0, "%s",
+                 f->err.msg);
+    cr_assert_eq(social_store_favourite(&f->social, 101, BOB, 10, 7, &created, &f->err), 0);
+    cr_assert_eq(social_store_favourite(&f->social, 102, CAROL, 11, 7, &created, &f->err), 0);
+
+    /* Empty input: nothing asked, nothing written. */
+    bool none[1] = {true};
+    cr_assert_eq(social_store_favourited_among(&f->social, BOB, NULL, 0, none, &f->err), 0, "%s",
+                 f->err.msg);
+    cr_assert(none[0]);
+
+    /* Mixed, a missing status, repeats; in the order asked. */
+    const uint64_t ids[] = {12, 11, 99, 10, 12, 11};
+    bool fav[6];
+    memset(fav, 1, sizeof(fav));
+    cr_assert_eq(social_store_favourited_among(&f->social, BOB, ids, 6, fav, &f->err), 0, "%s",
+                 f->err.msg);
+    cr_assert(fav[0]);
+    cr_assert_not(fav[1]);
+    cr_assert_not(fav[2]);
+    cr_assert(fav[3]);
+    cr_assert(fav[4]);
+    cr_assert_not(fav[5]);
+    /* One id, favourited and not. */
+    cr_assert_eq(social_store_favourited_among(&f->social, BOB, ids, 1, fav, &f->err), 0);
+    cr_assert(fav[0]);
+    cr_assert_eq(social_store_favourited_among(&f->social, BOB, ids + 1, 1, fav, &f->err), 0);
+    cr_assert_not(fav[0]);
+    /* Another account's favourites are its own. */
+    cr_assert_eq(social_store_favourited_among(&f->social, CAROL, ids, 6, fav, &f->err), 0);
+    cr_assert_not(fav[0]);
+    cr_assert(fav[1]);
+    cr_assert_not(fav[2]);
+    cr_assert_not(fav[3]);
+    cr_assert_not(fav[4]);
+    cr_assert(fav[5]);
+    /* An account that favourited nothing, and one that does not exist. */
+    memset(fav, 1, sizeof(fav));
+    cr_assert_eq(social_store_favourited_among(&f->social, ALICE, ids, 6, fav, &f->err), 0);
+    for (size_t i = 0; i < 6; i++)
+        cr_assert_not(fav[i], "%zu", i);
+    memset(fav, 1, sizeof(fav));
+    cr_assert_eq(social_store_favourited_among(&f->social, 77, ids, 6, fav, &f->err), 0);
+    for (size_t i = 0; i < 6; i++)
+        cr_assert_not(fav[i], "%zu", i);
+    /* Agrees with favourited after an unfavourite. */
+    bool removed = false;
+    cr_assert_eq(social_store_unfavourite(&f->social, BOB, 12, &removed, &f->err), 0);
+    cr_assert_eq(social_store_favourited_among(&f->social, BOB, ids, 6, fav, &f->err), 0);
+    cr_assert_not(fav[0]);
+    cr_assert(fav[3]);
+    cr_assert_not(fav[4]);
+}
+
+CONTRACT(social_store, favourited_among_splits_large_batches)
+{
+    add_people(f);
+    post_simple(f, 10, ALICE, VISIBILITY_PUBLIC);
+    bool created = false;
+    cr_assert_eq(social_store_favourite(&f->social, 100, BOB, 10, 7, &created, &f->err), 0, "%s",
+                 f->err.msg);
+    enum { N = 2 * SOCIAL_STORE_BATCH_MAX + 3 };
+    uint64_t ids[N];
+    bool fav[N];
+    for (size_t i = 0; i < N; i++)
+        ids[i] = i % 3 ? 1000 + i : 10;
+    cr_assert_eq(social_store_favourited_among(&f->social, BOB, ids, N, fav, &f->err), 0, "%s",
+                 f->err.msg);
+    for (size_t i = 0; i < N; i++)
+        cr_assert_eq(fav[i], i % 3 == 0, "%zu", i);
+}
+
 static void favourites(struct fixture *f, uint64_t account_id, struct page page,
                        struct status_list *out, uint64_t **ids)
 {

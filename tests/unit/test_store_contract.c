@@ -175,6 +175,61 @@ CONTRACT(account_store, strings_are_copied_both_ways)
     cr_assert_str_eq(again->note, "original");
 }
 
+CONTRACT(account_store, get_many_in_order_with_gaps_and_repeats)
+{
+    struct account big = sample_account(UINT64_C(9223372036854775807), "Zoe_1", "zoe@x.example");
+    struct account bob = sample_account(2, "bob", "bob@x.example");
+    insert_ok(f, &big);
+    insert_ok(f, &bob);
+    /* Empty input: nothing asked, nothing written. */
+    struct account *none[1] = {(struct account *)&big};
+    cr_assert_eq(account_store_get_many(&f->accounts, NULL, 0, &f->a, none, &f->err), 0, "%s",
+                 f->err.msg);
+    cr_assert_eq(none[0], &big);
+
+    const uint64_t ids[] = {2, 42, UINT64_C(9223372036854775807), 2, 7, 2};
+    struct account *got[6];
+    cr_assert_eq(account_store_get_many(&f->accounts, ids, 6, &f->a, got, &f->err), 0, "%s",
+                 f->err.msg);
+    assert_account_eq(got[0], &bob);
+    cr_assert_null(got[1]);
+    assert_account_eq(got[2], &big);
+    assert_account_eq(got[3], &bob);
+    cr_assert_null(got[4]);
+    assert_account_eq(got[5], &bob);
+
+    /* One id, present and absent. */
+    cr_assert_eq(account_store_get_many(&f->accounts, ids, 1, &f->a, got, &f->err), 0);
+    assert_account_eq(got[0], &bob);
+    cr_assert_eq(account_store_get_many(&f->accounts, ids + 1, 1, &f->a, got, &f->err), 0);
+    cr_assert_null(got[0]);
+
+    /* Only missing ids. */
+    const uint64_t missing[] = {41, 42};
+    cr_assert_eq(account_store_get_many(&f->accounts, missing, 2, &f->a, got, &f->err), 0);
+    cr_assert_null(got[0]);
+    cr_assert_null(got[1]);
+}
+
+CONTRACT(account_store, get_many_splits_large_batches)
+{
+    struct account bob = sample_account(2, "bob", "bob@x.example");
+    insert_ok(f, &bob);
+    enum { N = 2 * ACCOUNT_STORE_BATCH_MAX + 3 };
+    uint64_t ids[N];
+    struct account *got[N];
+    for (size_t i = 0; i < N; i++)
+        ids[i] = i % 2 ? 2 : 1000 + i;
+    cr_assert_eq(account_store_get_many(&f->accounts, ids, N, &f->a, got, &f->err), 0, "%s",
+                 f->err.msg);
+    for (size_t i = 0; i < N; i++) {
+        if (i % 2)
+            cr_assert(got[i] && got[i]->id == 2 && !strcmp(got[i]->username, "bob"), "%zu", i);
+        else
+            cr_assert_null(got[i], "%zu", i);
+    }
+}
+
 CONTRACT(account_store, missing_is_not_found)
 {
     struct account *got = NULL;

@@ -9,12 +9,23 @@
 #include "lib/base/err.h"
 #include "services/threadly/domain/account.h"
 
+#include <stddef.h>
+
+/* The most ids one get_many call of an adapter takes. */
+#define ACCOUNT_STORE_BATCH_MAX 200
+
 struct account_store_ops {
     /* Stores *acct (id, username, email, password_hash and profile set by the caller).
      * ERR_CONFLICT if the id, the username (case-insensitively) or the email is taken. */
     int (*insert)(void *ctx, const struct account *acct, struct err *err);
     /* Loads account `id`. ERR_NOT_FOUND if absent. */
     int (*get)(void *ctx, uint64_t id, struct arena *a, struct account **out, struct err *err);
+    /* Loads accounts ids[0..n) in one round trip: out[i] is account ids[i], or NULL when there
+     * is none (not an error). n may be 0; ids may repeat (each out[i] is then set, possibly to
+     * the same copy). n <= ACCOUNT_STORE_BATCH_MAX: callers go through account_store_get_many,
+     * which splits larger batches. */
+    int (*get_many)(void *ctx, const uint64_t *ids, size_t n, struct arena *a, struct account **out,
+                    struct err *err);
     /* Loads the account with this username, compared case-insensitively. ERR_NOT_FOUND. */
     int (*get_by_username)(void *ctx, const char *username, struct arena *a, struct account **out,
                            struct err *err);
@@ -47,6 +58,19 @@ static inline int account_store_get(struct account_store *s, uint64_t id, struct
                                     struct account **out, struct err *err)
 {
     return s->ops->get(s->ctx, id, a, out, err);
+}
+
+/* Any n: batches above ACCOUNT_STORE_BATCH_MAX become several calls. */
+static inline int account_store_get_many(struct account_store *s, const uint64_t *ids, size_t n,
+                                         struct arena *a, struct account **out, struct err *err)
+{
+    for (size_t i = 0; i < n; i += ACCOUNT_STORE_BATCH_MAX) {
+        size_t k = n - i < ACCOUNT_STORE_BATCH_MAX ? n - i : ACCOUNT_STORE_BATCH_MAX;
+        int rc = s->ops->get_many(s->ctx, ids + i, k, a, out + i, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 static inline int account_store_get_by_username(struct account_store *s, const char *username,

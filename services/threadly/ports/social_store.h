@@ -37,6 +37,9 @@ enum edge_kind {
     EDGES_FAVOURITED_BY,   /* accounts that favourited status `of` */
 };
 
+/* The most ids one favourited_among call of an adapter takes. */
+#define SOCIAL_STORE_BATCH_MAX 200
+
 struct social_store_ops {
     /* Makes follower follow followee (requested: a pending request instead). Row id `id`.
      * Idempotent: an existing follow or request is left as it is and *created is false. */
@@ -57,6 +60,12 @@ struct social_store_ops {
                        struct err *err);
     int (*favourited)(void *ctx, uint64_t account_id, uint64_t status_id, bool *out,
                       struct err *err);
+    /* Sets out[i] to whether account_id favourited status_ids[i], for i < n, in one round trip.
+     * n may be 0 (nothing is asked); ids may repeat and need not exist (false).
+     * n <= SOCIAL_STORE_BATCH_MAX: callers go through social_store_favourited_among, which
+     * splits larger batches. */
+    int (*favourited_among)(void *ctx, uint64_t account_id, const uint64_t *status_ids, size_t n,
+                            bool *out, struct err *err);
     /* A page of edges of kind about `of`, paged by the edge row id. */
     int (*edges)(void *ctx, enum edge_kind kind, uint64_t of, const struct page *page,
                  struct arena *a, struct edge_list *out, struct err *err);
@@ -114,6 +123,20 @@ static inline int social_store_favourited(struct social_store *s, uint64_t accou
                                           uint64_t status_id, bool *out, struct err *err)
 {
     return s->ops->favourited(s->ctx, account_id, status_id, out, err);
+}
+
+/* Any n: batches above SOCIAL_STORE_BATCH_MAX become several calls. */
+static inline int social_store_favourited_among(struct social_store *s, uint64_t account_id,
+                                                const uint64_t *status_ids, size_t n, bool *out,
+                                                struct err *err)
+{
+    for (size_t i = 0; i < n; i += SOCIAL_STORE_BATCH_MAX) {
+        size_t k = n - i < SOCIAL_STORE_BATCH_MAX ? n - i : SOCIAL_STORE_BATCH_MAX;
+        int rc = s->ops->favourited_among(s->ctx, account_id, status_ids + i, k, out + i, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 static inline int social_store_edges(struct social_store *s, enum edge_kind kind, uint64_t of,

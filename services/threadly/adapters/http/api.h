@@ -58,20 +58,28 @@ void api_send_account(struct api *api, struct http_res *res, const struct accoun
                       bool with_source);
 
 /* Renders statuses for one viewer (0: anonymous) during one request straight into a JSON body
- * (out, through w: callers may add their own containers around the statuses with w). Each
- * author and mentioned account is fetched once, and each author's Account entity is rendered
- * once and then copied from where it first appeared in out. Not to be copied after init. */
+ * (out, through w: callers may add their own containers around the statuses with w). The
+ * authors and mentioned accounts of a list are fetched with one account_store_get_many and the
+ * viewer's favourites with one social_store_favourited_among before the list is written; each
+ * author's Account entity is rendered once and then copied from where it first appeared in out.
+ * Not to be copied after init. */
 struct status_renderer {
     struct api *api;
     struct http_req *req;
     uint64_t viewer;
     struct buf out;
     struct jsonw w; /* writes into out */
-    size_t naccounts;
+    size_t naccounts, accounts_cap;
     struct rendered_account {
-        struct account *acct;
-        size_t off, len; /* its Account JSON at out.data + off; len 0 until rendered */
-    } accounts[64];      /* cache */
+        uint64_t id;
+        struct account *acct; /* NULL: there is no such account */
+        size_t off, len;      /* its Account JSON at out.data + off; len 0 until rendered */
+    } * accounts;             /* fetched so far, in the request's arena */
+    size_t nfavourites, favourites_cap;
+    struct rendered_favourite {
+        uint64_t status_id;
+        bool favourited; /* by the viewer */
+    } * favourites;      /* fetched so far, in the request's arena */
 };
 
 void api_status_renderer_init(struct status_renderer *r, struct api *api, struct http_req *req,

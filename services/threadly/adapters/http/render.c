@@ -7,6 +7,7 @@
 #include "lib/base/parse.h"
 #include "services/threadly/adapters/http/api.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 static const char *const visibility_names[] = {"public", "unlisted", "private", "direct"};
@@ -32,43 +33,111 @@ void api_status_renderer_send(struct status_renderer *r, struct http_res *res)
     api_send_json(res, &r->out);
 }
 
-/* The cache entry of account id, fetching the account on a miss; NULL when the store fails
- * (err set) or the cache is full (then *out is still set). */
-static struct rendered_account *account_of(struct status_renderer *r, uint64_t id,
-                                           struct account **out, int *rc, struct err *err)
+/* The entry of account id, or NULL when it has not been fetched. */
+static struct rendered_account *account_find(struct status_renderer *r, uint64_t id)
 {
-    for (size_t i = 0; i < r->naccounts; i++) {
-        if (r->accounts[i].acct->id == id) {
-            *out = r->accounts[i].acct;
-            *rc = 0;
+    for (size_t i = 0; i < r->naccounts; i++)
+        if (r->accounts[i].id == id)
             return &r->accounts[i];
+    return NULL;
+}
+
+/* The entry of status id, or NULL when it has not been fetched. */
+static const struct rendered_favourite *favourite_find(const struct status_renderer *r, uint64_t id)
+{
+    for (size_t i = 0; i < r->nfavourites; i++)
+        if (r->favourites[i].status_id == id)
+            return &r->favourites[i];
+    return NULL;
+}
+
+static bool ids_has(const uint64_t *ids, size_t n, uint64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+/* items, an arena array of n items of `size` bytes, with room for `more` others (a copy when
+ * it had to grow; the old one stays in the arena until the request ends). */
+static void *reserve(struct arena *a, void *items, size_t n, size_t *cap, size_t more, size_t size)
+{
+    if (n + more <= *cap)
+        return items;
+    size_t c = *cap ? *cap * 2 : 32;
+    while (c < n + more)
+        c *= 2;
+    void *p = arena_alloc(a, c * size);
+    if (n)
+        memcpy(p, items, n * size);
+    *cap = c;
+    return p;
+}
+
+/* Fetches the authors and mentioned accounts of statuses[0..n) with one account_store_get_many,
+ * and whether the viewer favourited each with one social_store_favourited_among, leaving out
+ * what is already there: rendering a list costs two store calls, its statuses then none. */
+static int prefetch(struct status_renderer *r, const struct status *statuses, size_t n,
+                    struct err *err)
+{
+    struct arena *a = http_req_arena(r->req);
+    size_t want = 0, k = 0;
+    int rc;
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        want += 1 + statuses[i].nmentions;
+    uint64_t *ids = arena_alloc(a, want * sizeof(*ids));
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j <= statuses[i].nmentions; j++) {
+            uint64_t id = j == 0 ? statuses[i].account_id : statuses[i].mentions[j - 1];
+            if (!account_find(r, id) && !ids_has(ids, k, id))
+                ids[k++] = id;
         }
     }
-    *rc = account_store_get(&r->api->core->accounts, id, http_req_arena(r->req), out, err);
-    if (*rc || r->naccounts >= sizeof(r->accounts) / sizeof(r->accounts[0]))
-        return NULL;
-    struct rendered_account *c = &r->accounts[r->naccounts++];
-    c->acct = *out;
-    c->off = c->len = 0;
-    return c;
+    if (k) {
+        struct account **accts = arena_alloc(a, k * sizeof(*accts));
+        rc = account_store_get_many(&r->api->core->accounts, ids, k, a, accts, err);
+        if (rc)
+            return rc;
+        r->accounts =
+            reserve(a, r->accounts, r->naccounts, &r->accounts_cap, k, sizeof(*r->accounts));
+        for (size_t i = 0; i < k; i++)
+            r->accounts[r->naccounts++] = (struct rendered_account){ids[i], accts[i], 0, 0};
+    }
+    if (!r->viewer)
+        return 0;
+    k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!favourite_find(r, statuses[i].id) && !ids_has(ids, k, statuses[i].id))
+            ids[k++] = statuses[i].id;
+    if (k) {
+        bool *fav = arena_alloc(a, k * sizeof(*fav));
+        rc = social_store_favourited_among(&r->api->core->social, r->viewer, ids, k, fav, err);
+        if (rc)
+            return rc;
+        r->favourites = reserve(a, r->favourites, r->nfavourites, &r->favourites_cap, k,
+                                sizeof(*r->favourites));
+        for (size_t i = 0; i < k; i++)
+            r->favourites[r->nfavourites++] = (struct rendered_favourite){ids[i], fav[i]};
+    }
+    return 0;
 }
 
 /* The author's Account entity: copied from its first rendering in this body when there is
- * one, else rendered (and remembered when the cache has room). */
-static void write_author(struct status_renderer *r, struct rendered_account *c,
-                         const struct account *author)
+ * one, else rendered and remembered. */
+static void write_author(struct status_renderer *r, struct rendered_account *c)
 {
-    if (c && c->len) {
+    if (c->len) {
         jsonw_raw(&r->w, r->out.data + c->off, c->len);
         return;
     }
     /* The writer puts no comma before a value that follows a key: the entity starts here. */
     size_t off = r->out.len;
-    api_account_json(&r->w, r->api, author, false);
-    if (c) {
-        c->off = off;
-        c->len = r->out.len - off;
-    }
+    api_account_json(&r->w, r->api, c->acct, false);
+    c->off = off;
+    c->len = r->out.len - off;
 }
 
 static void part(struct jsonw *w, const char *s)
@@ -81,15 +150,16 @@ int api_status_json(struct status_renderer *r, const struct status *s, bool with
 {
     struct jsonw *w = &r->w;
     const char *base = r->api->settings->base_url;
-    struct account *author;
     char id[ID_STR_LEN], created[CLOCK_ISO_LEN];
-    bool favourited = false;
-    int rc;
-    struct rendered_account *c = account_of(r, s->account_id, &author, &rc, err);
-    if (rc == 0 && r->viewer)
-        rc = social_store_favourited(&r->api->core->social, r->viewer, s->id, &favourited, err);
+    int rc = prefetch(r, s, 1, err);
     if (rc)
         return rc;
+    struct rendered_account *c = account_find(r, s->account_id);
+    if (!c->acct)
+        return err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", s->account_id);
+    const struct account *author = c->acct;
+    const struct rendered_favourite *f = r->viewer ? favourite_find(r, s->id) : NULL;
+    bool favourited = f && f->favourited;
     id_format(s->id, id);
     clock_format_iso(s->created_at_ms, created);
     jsonw_object_begin(w);
@@ -112,7 +182,7 @@ int api_status_json(struct status_renderer *r, const struct status *s, bool with
     jsonw_str_end(w);
     jsonw_field_str(w, "created_at", created);
     jsonw_key(w, "account");
-    write_author(r, c, author);
+    write_author(r, c);
     jsonw_field_str(w, "content", s->content);
     jsonw_field_str(w, "visibility", visibility_names[s->visibility]);
     jsonw_field_bool(w, "sensitive", s->sensitive);
@@ -123,10 +193,9 @@ int api_status_json(struct status_renderer *r, const struct status *s, bool with
     jsonw_key(w, "mentions");
     jsonw_array_begin(w);
     for (size_t i = 0; i < s->nmentions; i++) {
-        struct account *m;
-        int mrc;
-        account_of(r, s->mentions[i], &m, &mrc, err);
-        if (mrc)
+        const struct rendered_account *mc = account_find(r, s->mentions[i]);
+        const struct account *m = mc ? mc->acct : NULL;
+        if (!m)
             continue; /* a deleted account is simply not listed */
         jsonw_object_begin(w);
         jsonw_field_id(w, "id", m->id);
@@ -176,9 +245,12 @@ int api_status_json(struct status_renderer *r, const struct status *s, bool with
 
 int api_status_list_json(struct status_renderer *r, const struct status_list *l, struct err *err)
 {
+    int rc = prefetch(r, l->items, l->n, err);
+    if (rc)
+        return rc;
     jsonw_array_begin(&r->w);
     for (size_t i = 0; i < l->n; i++) {
-        int rc = api_status_json(r, &l->items[i], false, err);
+        rc = api_status_json(r, &l->items[i], false, err);
         if (rc)
             return rc;
     }

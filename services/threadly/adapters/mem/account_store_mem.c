@@ -113,6 +113,26 @@ static int account_store_mem_get(void *ctx, uint64_t id, struct arena *a, struct
     return 0;
 }
 
+static int account_store_mem_get_many(void *ctx, const uint64_t *ids, size_t n, struct arena *a,
+                                      struct account **out, struct err *err)
+{
+    struct mem_db *s = ctx;
+    (void)err;
+    ASSERT(n <= ACCOUNT_STORE_BATCH_MAX);
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
+        for (size_t j = 0; j < s->naccounts; j++) {
+            if (s->accounts[j].id == ids[i]) {
+                account_copy_to_arena(&s->accounts[j], a, &out[i]);
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
 static int account_store_mem_get_by_username(void *ctx, const char *username, struct arena *a,
                                              struct account **out, struct err *err)
 {
@@ -190,6 +210,7 @@ static void account_store_mem_close_owned(void *ctx)
 static const struct account_store_ops account_store_mem_ops = {
     .insert = account_store_mem_insert,
     .get = account_store_mem_get,
+    .get_many = account_store_mem_get_many,
     .get_by_username = account_store_mem_get_by_username,
     .get_by_email = account_store_mem_get_by_email,
     .update_profile = account_store_mem_update_profile,
@@ -201,6 +222,7 @@ static const struct account_store_ops account_store_mem_ops = {
 static const struct account_store_ops account_store_mem_owned_ops = {
     .insert = account_store_mem_insert,
     .get = account_store_mem_get,
+    .get_many = account_store_mem_get_many,
     .get_by_username = account_store_mem_get_by_username,
     .get_by_email = account_store_mem_get_by_email,
     .update_profile = account_store_mem_update_profile,

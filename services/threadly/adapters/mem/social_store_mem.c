@@ -175,6 +175,20 @@ static int social_store_mem_favourited(void *ctx, uint64_t account_id, uint64_t 
     return 0;
 }
 
+static int social_store_mem_favourited_among(void *ctx, uint64_t account_id,
+                                             const uint64_t *status_ids, size_t n, bool *out,
+                                             struct err *err)
+{
+    struct mem_db *db = ctx;
+    (void)err;
+    ASSERT(n <= SOCIAL_STORE_BATCH_MAX);
+    pthread_mutex_lock(&db->mu);
+    for (size_t i = 0; i < n; i++)
+        out[i] = social_store_mem_find_favourite(db, account_id, status_ids[i]) != NULL;
+    pthread_mutex_unlock(&db->mu);
+    return 0;
+}
+
 /* Collects the edges of kind about `of` as rows (row id, index of the follow or favourite). */
 static size_t social_store_mem_edge_rows(const struct mem_db *db, enum edge_kind kind, uint64_t of,
                                          struct mem_row *rows)
@@ -267,6 +281,7 @@ static const struct social_store_ops social_store_mem_ops = {
     .favourite = social_store_mem_favourite,
     .unfavourite = social_store_mem_unfavourite,
     .favourited = social_store_mem_favourited,
+    .favourited_among = social_store_mem_favourited_among,
     .edges = social_store_mem_edges,
     .favourites = social_store_mem_favourites,
     .close = social_store_mem_close,

@@ -13,6 +13,8 @@ static const char SQL_INSERT[] =
     "INSERT INTO accounts (" ACCOUNT_COLUMNS ") "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 static const char SQL_GET[] = "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = $1";
+static const char SQL_GET_MANY[] =
+    "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = ANY($1::bigint[])";
 static const char SQL_GET_BY_USERNAME[] =
     "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE lower(username) = lower($1)";
 static const char SQL_GET_BY_EMAIL[] = "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email = $1";
@@ -44,6 +46,27 @@ static int account_store_pgsql_insert(void *ctx, const struct account *acct, str
     return pgsql_db_query(ctx, SQL_INSERT, &p, NULL, NULL, "account insert", err);
 }
 
+/* Copies row `row` of r (selecting ACCOUNT_COLUMNS) into the arena. */
+static struct account *account_store_pgsql_copy(const struct pg_result *r, int row, struct arena *a)
+{
+    struct account *acct = arena_alloc(a, sizeof(*acct));
+    acct->id = (uint64_t)pgsql_int64(r, row, 0);
+    acct->username = pgsql_text(r, row, 1, a);
+    acct->email = pgsql_text(r, row, 2, a);
+    acct->display_name = pgsql_text(r, row, 3, a);
+    acct->note = pgsql_text(r, row, 4, a);
+    acct->password_hash = pgsql_text(r, row, 5, a);
+    acct->locked = pgsql_bool(r, row, 6);
+    acct->bot = pgsql_bool(r, row, 7);
+    acct->discoverable = pgsql_bool(r, row, 8);
+    acct->created_at_ms = pgsql_int64(r, row, 9);
+    acct->statuses_count = pgsql_int64(r, row, 10);
+    acct->followers_count = pgsql_int64(r, row, 11);
+    acct->following_count = pgsql_int64(r, row, 12);
+    acct->last_status_at_ms = pgsql_int64(r, row, 13);
+    return acct;
+}
+
 /* Runs sql (selecting ACCOUNT_COLUMNS) and copies its row into the arena. */
 static int account_store_pgsql_row(struct pgsql_db *db, const char *sql,
                                    const struct pgsql_params *p, struct arena *a,
@@ -53,23 +76,8 @@ static int account_store_pgsql_row(struct pgsql_db *db, const char *sql,
     int rc = pgsql_db_query_row(db, sql, p, &r, what, err);
     if (rc != 0)
         return rc;
-    struct account *acct = arena_alloc(a, sizeof(*acct));
-    acct->id = (uint64_t)pgsql_int64(r, 0, 0);
-    acct->username = pgsql_text(r, 0, 1, a);
-    acct->email = pgsql_text(r, 0, 2, a);
-    acct->display_name = pgsql_text(r, 0, 3, a);
-    acct->note = pgsql_text(r, 0, 4, a);
-    acct->password_hash = pgsql_text(r, 0, 5, a);
-    acct->locked = pgsql_bool(r, 0, 6);
-    acct->bot = pgsql_bool(r, 0, 7);
-    acct->discoverable = pgsql_bool(r, 0, 8);
-    acct->created_at_ms = pgsql_int64(r, 0, 9);
-    acct->statuses_count = pgsql_int64(r, 0, 10);
-    acct->followers_count = pgsql_int64(r, 0, 11);
-    acct->following_count = pgsql_int64(r, 0, 12);
-    acct->last_status_at_ms = pgsql_int64(r, 0, 13);
+    *out = account_store_pgsql_copy(r, 0, a);
     pgsql_db_clear(r);
-    *out = acct;
     return 0;
 }
 
@@ -82,6 +90,33 @@ static int account_store_pgsql_get(void *ctx, uint64_t id, struct arena *a, stru
     if (rc == ERR_NOT_FOUND)
         err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", id);
     return rc;
+}
+
+static int account_store_pgsql_get_many(void *ctx, const uint64_t *ids, size_t n, struct arena *a,
+                                        struct account **out, struct err *err)
+{
+    ASSERT(n <= ACCOUNT_STORE_BATCH_MAX);
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    if (n == 0)
+        return 0;
+    char array[PGSQL_DB_ARRAY_IDS_LEN(ACCOUNT_STORE_BATCH_MAX)];
+    pgsql_db_array_ids(array, ids, n);
+    struct pgsql_params p = {0};
+    pgsql_params_text(&p, array);
+    struct pg_result *r;
+    int rc = pgsql_db_query(ctx, SQL_GET_MANY, &p, &r, NULL, "account get_many", err);
+    if (rc != 0)
+        return rc;
+    for (int row = 0; row < pgsql_ntuples(r); row++) {
+        struct account *acct = account_store_pgsql_copy(r, row, a);
+        /* Every position asking for this id gets it (ids may repeat). */
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] == acct->id)
+                out[i] = acct;
+    }
+    pgsql_db_clear(r);
+    return 0;
 }
 
 static int account_store_pgsql_get_by_username(void *ctx, const char *username, struct arena *a,
@@ -149,6 +184,7 @@ static void account_store_pgsql_close(void *ctx)
 static const struct account_store_ops account_store_pgsql_ops = {
     .insert = account_store_pgsql_insert,
     .get = account_store_pgsql_get,
+    .get_many = account_store_pgsql_get_many,
     .get_by_username = account_store_pgsql_get_by_username,
     .get_by_email = account_store_pgsql_get_by_email,
     .update_profile = account_store_pgsql_update_profile,

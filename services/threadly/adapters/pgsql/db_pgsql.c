@@ -58,6 +58,16 @@ void pgsql_params_bool(struct pgsql_params *p, bool v)
     p->values[p->n++] = v ? "true" : "false";
 }
 
+void pgsql_db_array_ids(char *buf, const uint64_t *ids, size_t n)
+{
+    char *p = buf;
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, i ? ",%" PRId64 : "%" PRId64, (int64_t)ids[i]);
+    *p++ = '}';
+    *p = '\0';
+}
+
 void pgsql_params_text(struct pgsql_params *p, const char *s)
 {
     ASSERT(p->n < PGSQL_MAX_PARAMS);

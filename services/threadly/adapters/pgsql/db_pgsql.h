@@ -59,6 +59,12 @@ void pgsql_params_bool(struct pgsql_params *p, bool v);
 /* NULL is sent as ''. */
 void pgsql_params_text(struct pgsql_params *p, const char *s);
 
+/* Room for the array literal of up to n ids that pgsql_db_array_ids writes. */
+#define PGSQL_DB_ARRAY_IDS_LEN(n) (3 + (n)*21)
+/* Writes ids[0..n) as a bigint[] literal ("{1,2}", "{}" for n 0) into buf, of at least
+ * PGSQL_DB_ARRAY_IDS_LEN(n) bytes, to be sent as one text parameter for `= ANY($1::bigint[])`. */
+void pgsql_db_array_ids(char *buf, const uint64_t *ids, size_t n);
+
 /* Runs sql with params p (NULL: none) on the calling thread's connection, prepared once per
  * connection and cached by the address of sql (a `static const char SQL_X[]`). On success
  * *out (if not NULL) gets the result, which the caller must free with pgsql_db_clear before

@@ -36,6 +36,8 @@ static const char SQL_FAVOURITES_ADD[] =
     "UPDATE statuses SET favourites_count = favourites_count + $1 WHERE id = $2";
 static const char SQL_FAVOURITED[] =
     "SELECT 1 FROM favourites WHERE account_id = $1 AND status_id = $2";
+static const char SQL_FAVOURITED_AMONG[] =
+    "SELECT status_id FROM favourites WHERE account_id = $1 AND status_id = ANY($2::bigint[])";
 
 /* Edge lists and favourites. $1: the highest row id wanted, $2: row ids above it only,
  * $3: limit, $4: the account or status the list is about. Newest first, or oldest first for
@@ -230,6 +232,34 @@ static int social_store_pgsql_favourited(void *ctx, uint64_t account_id, uint64_
     return rc;
 }
 
+static int social_store_pgsql_favourited_among(void *ctx, uint64_t account_id,
+                                               const uint64_t *status_ids, size_t n, bool *out,
+                                               struct err *err)
+{
+    ASSERT(n <= SOCIAL_STORE_BATCH_MAX);
+    for (size_t i = 0; i < n; i++)
+        out[i] = false;
+    if (n == 0)
+        return 0;
+    char array[PGSQL_DB_ARRAY_IDS_LEN(SOCIAL_STORE_BATCH_MAX)];
+    pgsql_db_array_ids(array, status_ids, n);
+    struct pgsql_params p = {0};
+    pgsql_params_int64(&p, (int64_t)account_id);
+    pgsql_params_text(&p, array);
+    struct pg_result *r;
+    int rc = pgsql_db_query(ctx, SQL_FAVOURITED_AMONG, &p, &r, NULL, "favourited_among", err);
+    if (rc != 0)
+        return rc;
+    for (int row = 0; row < pgsql_ntuples(r); row++) {
+        uint64_t id = (uint64_t)pgsql_int64(r, row, 0);
+        for (size_t i = 0; i < n; i++)
+            if (status_ids[i] == id)
+                out[i] = true;
+    }
+    pgsql_db_clear(r);
+    return 0;
+}
+
 /* Runs sql, a page query: $1..$3 from pg, $4 = of. */
 static int query_page(struct pgsql_db *db, const char *sql, const struct page *pg, uint64_t of,
                       struct pg_result **out, const char *what, struct err *err)
@@ -299,6 +329,7 @@ static const struct social_store_ops social_store_pgsql_ops = {
     .favourite = social_store_pgsql_favourite,
     .unfavourite = social_store_pgsql_unfavourite,
     .favourited = social_store_pgsql_favourited,
+    .favourited_among = social_store_pgsql_favourited_among,
     .edges = social_store_pgsql_edges,
     .favourites = social_store_pgsql_favourites,
     .close = social_store_pgsql_close,

@@ -13,6 +13,8 @@
 static const char SQL_INSERT[] =
     "INSERT INTO accounts (" ACCOUNT_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_GET[] = "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = ?";
+static const char SQL_GET_MANY[] =
+    "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id IN (SELECT value FROM json_each(?))";
 static const char SQL_GET_BY_USERNAME[] =
     "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE lower(username) = lower(?)";
 static const char SQL_GET_BY_EMAIL[] = "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email = ?";
@@ -46,29 +48,34 @@ static int account_store_sqlite_insert(void *ctx, const struct account *acct, st
     return sqlite_db_step_done(st, "account insert", NULL, err);
 }
 
+/* Copies the current row of st (selecting ACCOUNT_COLUMNS) into the arena. */
+static struct account *account_store_sqlite_copy(sqlite3_stmt *st, struct arena *a)
+{
+    struct account *acct = arena_alloc(a, sizeof(*acct));
+    acct->id = (uint64_t)sqlite3_column_int64(st, 0);
+    acct->username = sqlite_db_column_text(st, 1, a);
+    acct->email = sqlite_db_column_text(st, 2, a);
+    acct->display_name = sqlite_db_column_text(st, 3, a);
+    acct->note = sqlite_db_column_text(st, 4, a);
+    acct->password_hash = sqlite_db_column_text(st, 5, a);
+    acct->locked = sqlite3_column_int64(st, 6) != 0;
+    acct->bot = sqlite3_column_int64(st, 7) != 0;
+    acct->discoverable = sqlite3_column_int64(st, 8) != 0;
+    acct->created_at_ms = sqlite3_column_int64(st, 9);
+    acct->statuses_count = sqlite3_column_int64(st, 10);
+    acct->followers_count = sqlite3_column_int64(st, 11);
+    acct->following_count = sqlite3_column_int64(st, 12);
+    acct->last_status_at_ms = sqlite3_column_int64(st, 13);
+    return acct;
+}
+
 /* Steps st (bound, selecting ACCOUNT_COLUMNS) and copies the row into the arena. */
 static int account_store_sqlite_row(sqlite3_stmt *st, struct arena *a, struct account **out,
                                     const char *what, struct err *err)
 {
     int rc = sqlite_db_step_row(st, what, err);
-    if (rc == 0) {
-        struct account *acct = arena_alloc(a, sizeof(*acct));
-        acct->id = (uint64_t)sqlite3_column_int64(st, 0);
-        acct->username = sqlite_db_column_text(st, 1, a);
-        acct->email = sqlite_db_column_text(st, 2, a);
-        acct->display_name = sqlite_db_column_text(st, 3, a);
-        acct->note = sqlite_db_column_text(st, 4, a);
-        acct->password_hash = sqlite_db_column_text(st, 5, a);
-        acct->locked = sqlite3_column_int64(st, 6) != 0;
-        acct->bot = sqlite3_column_int64(st, 7) != 0;
-        acct->discoverable = sqlite3_column_int64(st, 8) != 0;
-        acct->created_at_ms = sqlite3_column_int64(st, 9);
-        acct->statuses_count = sqlite3_column_int64(st, 10);
-        acct->followers_count = sqlite3_column_int64(st, 11);
-        acct->following_count = sqlite3_column_int64(st, 12);
-        acct->last_status_at_ms = sqlite3_column_int64(st, 13);
-        *out = acct;
-    }
+    if (rc == 0)
+        *out = account_store_sqlite_copy(st, a);
     sqlite_db_release(st);
     return rc;
 }
@@ -84,6 +91,42 @@ static int account_store_sqlite_get(void *ctx, uint64_t id, struct arena *a, str
     rc = account_store_sqlite_row(st, a, out, "account get", err);
     if (rc == ERR_NOT_FOUND)
         err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", id);
+    return rc;
+}
+
+static int account_store_sqlite_get_many(void *ctx, const uint64_t *ids, size_t n, struct arena *a,
+                                         struct account **out, struct err *err)
+{
+    ASSERT(n <= ACCOUNT_STORE_BATCH_MAX);
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    if (n == 0)
+        return 0;
+    if (n == 1) {
+        /* The point lookup: json_each would build a temporary table for one id. */
+        int rc = account_store_sqlite_get(ctx, ids[0], a, &out[0], err);
+        if (rc == ERR_NOT_FOUND)
+            out[0] = NULL;
+        return rc == ERR_NOT_FOUND ? 0 : rc;
+    }
+    char json[SQLITE_DB_JSON_IDS_LEN(ACCOUNT_STORE_BATCH_MAX)];
+    sqlite_db_json_ids(json, ids, n);
+    sqlite3_stmt *st;
+    int rc = sqlite_db_stmt(ctx, SQL_GET_MANY, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite_db_bind_text(st, 1, json);
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct account *acct = account_store_sqlite_copy(st, a);
+        /* Every position asking for this id gets it (ids may repeat). */
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] == acct->id)
+                out[i] = acct;
+    }
+    if (src != SQLITE_DONE)
+        rc = sqlite_db_error(st, src, "account get_many", err);
+    sqlite_db_release(st);
     return rc;
 }
 
@@ -164,6 +207,7 @@ static void account_store_sqlite_close(void *ctx)
 static const struct account_store_ops account_store_sqlite_ops = {
     .insert = account_store_sqlite_insert,
     .get = account_store_sqlite_get,
+    .get_many = account_store_sqlite_get_many,
     .get_by_username = account_store_sqlite_get_by_username,
     .get_by_email = account_store_sqlite_get_by_email,
     .update_profile = account_store_sqlite_update_profile,

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #define SQLITE_DB_BUSY_TIMEOUT_MS 5000
@@ -376,6 +377,17 @@ size_t sqlite_db_migrations_applied(const struct sqlite_db *db)
 }
 
 /* ---- helpers of the store adapters ---- */
+
+void sqlite_db_json_ids(char *buf, const uint64_t *ids, size_t n)
+{
+    char *p = buf;
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++)
+        /* Signed, as the ids are bound everywhere else (int64 columns). */
+        p += sprintf(p, i ? ",%" PRId64 : "%" PRId64, (int64_t)ids[i]);
+    *p++ = ']';
+    *p = '\0';
+}
 
 const char *sqlite_db_or_empty(const char *s)
 {

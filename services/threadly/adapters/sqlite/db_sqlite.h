@@ -55,6 +55,12 @@ void sqlite_db_release(struct sqlite3_stmt *st);
  * -> ERR_INTERNAL. err->msg is "what: <sqlite3_errmsg>". Call it before sqlite_db_release. */
 int sqlite_db_error(struct sqlite3_stmt *st, int rc, const char *what, struct err *err);
 
+/* Room for the JSON array of up to n ids that sqlite_db_json_ids writes. */
+#define SQLITE_DB_JSON_IDS_LEN(n) (3 + (n)*21)
+/* Writes ids[0..n) as a JSON array of signed integers ("[1,2]", "[]" for n 0) into buf, of
+ * at least SQLITE_DB_JSON_IDS_LEN(n) bytes, for `IN (SELECT value FROM json_each(?))`: one
+ * statement, prepared once, for any number of ids. */
+void sqlite_db_json_ids(char *buf, const uint64_t *ids, size_t n);
 /* s, or "" for NULL. */
 const char *sqlite_db_or_empty(const char *s);
 /* Bind to parameter i of st (1-based). Text is bound SQLITE_STATIC: s must outlive the step.

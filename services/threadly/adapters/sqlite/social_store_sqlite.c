@@ -33,6 +33,9 @@ static const char SQL_FAVOURITES_ADD[] =
     "UPDATE statuses SET favourites_count = favourites_count + ? WHERE id = ?";
 static const char SQL_FAVOURITED[] =
     "SELECT 1 FROM favourites WHERE account_id = ? AND status_id = ?";
+static const char SQL_FAVOURITED_AMONG[] =
+    "SELECT status_id FROM favourites "
+    "WHERE account_id = ? AND status_id IN (SELECT value FROM json_each(?))";
 
 /* Edge lists and favourites. ?1: the highest row id wanted, ?2: row ids above it only,
  * ?3: limit, ?4: the account or status the list is about. Newest first, or oldest first for
@@ -257,6 +260,38 @@ static int social_store_sqlite_favourited(void *ctx, uint64_t account_id, uint64
     return query_one(st, "favourited", out, &one, err);
 }
 
+static int social_store_sqlite_favourited_among(void *ctx, uint64_t account_id,
+                                                const uint64_t *status_ids, size_t n, bool *out,
+                                                struct err *err)
+{
+    ASSERT(n <= SOCIAL_STORE_BATCH_MAX);
+    for (size_t i = 0; i < n; i++)
+        out[i] = false;
+    if (n == 0)
+        return 0;
+    if (n == 1) /* the point lookup: json_each would build a temporary table for one id */
+        return social_store_sqlite_favourited(ctx, account_id, status_ids[0], &out[0], err);
+    char json[SQLITE_DB_JSON_IDS_LEN(SOCIAL_STORE_BATCH_MAX)];
+    sqlite_db_json_ids(json, status_ids, n);
+    sqlite3_stmt *st;
+    int rc = sqlite_db_stmt(ctx, SQL_FAVOURITED_AMONG, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite_db_bind_int64(st, 1, (int64_t)account_id);
+    sqlite_db_bind_text(st, 2, json);
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
+        for (size_t i = 0; i < n; i++)
+            if (status_ids[i] == id)
+                out[i] = true;
+    }
+    if (src != SQLITE_DONE)
+        rc = sqlite_db_error(st, src, "favourited_among", err);
+    sqlite_db_release(st);
+    return rc;
+}
+
 /* Binds the page's ?1..?3 and ?4 = of to st; says whether the query runs oldest first. */
 static bool bind_page(sqlite3_stmt *st, const struct page *p, uint64_t of)
 {
@@ -346,6 +381,7 @@ static const struct social_store_ops social_store_sqlite_ops = {
     .favourite = social_store_sqlite_favourite,
     .unfavourite = social_store_sqlite_unfavourite,
     .favourited = social_store_sqlite_favourited,
+    .favourited_among = social_store_sqlite_favourited_among,
     .edges = social_store_sqlite_edges,
     .favourites = social_store_sqlite_favourites,
     .close = social_store_sqlite_close,
