@@ -204,11 +204,12 @@ char *buf_detach(struct buf *b, size_t *len)
     return p;
 }
 
-void buf_append_html(struct buf *b, const char *s, size_t n)
+void html_escape(const char *s, size_t n, void (*emit)(void *ctx, const char *p, size_t len),
+                 void *ctx)
 {
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *esc = NULL;
+        const char *esc;
         switch (s[i]) {
         case '&':
             esc = "&amp;";
@@ -228,9 +229,21 @@ void buf_append_html(struct buf *b, const char *s, size_t n)
         default:
             continue;
         }
-        buf_append(b, s + start, i - start);
-        buf_append_str(b, esc);
+        if (i > start)
+            emit(ctx, s + start, i - start);
+        emit(ctx, esc, strlen(esc));
         start = i + 1;
     }
-    buf_append(b, s + start, n - start);
+    if (n > start)
+        emit(ctx, s + start, n - start);
+}
+
+static void emit_buf(void *ctx, const char *p, size_t len)
+{
+    buf_append(ctx, p, len);
+}
+
+void buf_append_html(struct buf *b, const char *s, size_t n)
+{
+    html_escape(s, n, emit_buf, b);
 }

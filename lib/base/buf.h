@@ -37,6 +37,10 @@ void buf_append_json_str(struct buf *b, const char *s, size_t n);
 void buf_append_json_chars(struct buf *b, const char *s, size_t n);
 /* Appends s with the five HTML special characters escaped (&amp; &lt; &gt; &quot; &#39;). */
 void buf_append_html(struct buf *b, const char *s, size_t n);
+/* The same escaping for any sink: emit is called with runs of s and with the entities, in
+ * order. Runs are cut at ASCII characters only, so no UTF-8 sequence is split. */
+void html_escape(const char *s, size_t n, void (*emit)(void *ctx, const char *p, size_t len),
+                 void *ctx);
 /* Hands the data to the caller (free() it) and leaves b empty. Never NULL. */
 char *buf_detach(struct buf *b, size_t *len);
 

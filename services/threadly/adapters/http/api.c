@@ -136,37 +136,15 @@ void api_url(struct jsonw *w, const char *base, const char *a, const char *b, co
     jsonw_str_end(w);
 }
 
-/* s[0..n) HTML-escaped (as buf_append_html), as parts of the JSON string being written. The
- * parts are cut at ASCII characters only, so no UTF-8 sequence is split. */
+static void emit_part(void *ctx, const char *p, size_t len)
+{
+    jsonw_str_part(ctx, p, len);
+}
+
+/* s[0..n) HTML-escaped, as parts of the JSON string being written. */
 static void html_part(struct jsonw *w, const char *s, size_t n)
 {
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *esc;
-        switch (s[i]) {
-        case '&':
-            esc = "&amp;";
-            break;
-        case '<':
-            esc = "&lt;";
-            break;
-        case '>':
-            esc = "&gt;";
-            break;
-        case '"':
-            esc = "&quot;";
-            break;
-        case '\'':
-            esc = "&#39;";
-            break;
-        default:
-            continue;
-        }
-        jsonw_str_part(w, s + start, i - start);
-        jsonw_str_part(w, esc, strlen(esc));
-        start = i + 1;
-    }
-    jsonw_str_part(w, s + start, n - start);
+    html_escape(s, n, emit_part, w);
 }
 
 /* Plain text as Mastodon's HTML, written as a JSON string: escaped, paragraphs on blank lines,
