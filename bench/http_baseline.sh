@@ -5,6 +5,10 @@
 # BENCH_CORE_ARGS, WRK_THREADS, WRK_CONNECTIONS)
 set -euo pipefail
 
+BENCH_NAME=http_baseline
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 build_arg=${1:-build}
 case $build_arg in
@@ -30,15 +34,6 @@ core_args=${BENCH_CORE_ARGS-$default_core_args}
 core_bin=$build_dir/services/threadly/threadly-service
 notif_bin=$build_dir/services/notification/notification-service
 
-say() {
-    echo "$*" >&2
-}
-
-die() {
-    say "http_baseline: $*"
-    exit 1
-}
-
 for v in DURATION ROUNDS WARMUP WRK_THREADS WRK_CONNECTIONS core_port nginx_port notif_port; do
     [[ ${!v} =~ ^(0|[1-9][0-9]*)$ ]] || die "$v must be a whole number, not '${!v}'"
 done
@@ -49,72 +44,15 @@ for c in wrk nginx curl; do
     command -v "$c" >/dev/null || die "$c not found in PATH"
 done
 
-port_in_use() {
-    if command -v ss >/dev/null; then
-        [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
-    else
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-    fi
-}
 for p in "$core_port" "$nginx_port" "$notif_port"; do
     ! port_in_use "$p" || die "port $p is already in use (set BENCH_CORE_PORT, BENCH_NGINX_PORT, BENCH_NOTIF_PORT)"
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/threadly-bench.XXXXXX")
-pids=()
-ok=0 interrupted=0
-
-cleanup() {
-    local pid i
-    trap - EXIT INT TERM
-    for pid in "${pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for ((i = 0; i < 50; i++)); do
-        local alive=0
-        for pid in "${pids[@]}"; do
-            kill -0 "$pid" 2>/dev/null && alive=1
-        done
-        ((alive)) || break
-        sleep 0.1
-    done
-    for pid in "${pids[@]}"; do
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if ((ok || interrupted)); then
-        rm -rf "$tmp"
-        ((ok)) || say "http_baseline: interrupted"
-    else
-        say "http_baseline: failed; logs kept in $tmp"
-    fi
-}
-trap cleanup EXIT
-trap 'interrupted=1; exit 130' INT
-trap 'interrupted=1; exit 143' TERM
+bench_start bench
 
 # wait_http PID NAME URL LOG: waits up to 20 s for URL to answer 2xx while PID lives.
-wait_http() {
-    local pid=$1 name=$2 url=$3 log=$4 deadline=$((SECONDS + 20))
-    while ((SECONDS < deadline)); do
-        curl -fs -o /dev/null --max-time 2 "$url" && return 0
-        if ! kill -0 "$pid" 2>/dev/null; then
-            say "http_baseline: $name exited before answering $url; last log lines:"
-            tail -n 20 "$log" >&2 || true
-            exit 1
-        fi
-        sleep 0.2
-    done
-    say "http_baseline: $name did not answer $url within 20 s; last log lines:"
-    tail -n 20 "$log" >&2 || true
-    exit 1
-}
 
 # rss_mb PID: resident set size in MB, one decimal.
-rss_mb() {
-    awk '/^VmRSS:/ { printf "%.1f", $2 / 1024; found = 1 } END { if (!found) printf "?" }' \
-        "/proc/$1/status" 2>/dev/null || echo "?"
-}
 
 # ---- start the services ----
 
@@ -214,15 +152,6 @@ sleep 1
 rss_core_load=$(rss_mb "$core_pid")
 rss_notif_load=$(rss_mb "$notif_pid")
 kill -0 "$core_pid" 2>/dev/null || die "threadly-service died during the benchmark"
-
-median() {
-    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
-        END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-join() {
-    local IFS=/
-    echo "$*"
-}
 
 core_med=$(median "${core_rps[@]}")
 nginx_med=$(median "${nginx_rps[@]}")

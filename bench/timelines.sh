@@ -16,6 +16,10 @@
 # SEED_TOKENS, RESEED=1 to rebuild the cached seed)
 set -euo pipefail
 
+BENCH_NAME=timelines
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 build_arg=${1:-build}
 case $build_arg in
@@ -45,15 +49,6 @@ seed_args=(--argon2-ops 1 --argon2-mem-kib 8 --signup-limit 100000 --login-limit
 
 core_bin=$build_dir/services/threadly/threadly-service
 
-say() {
-    echo "$*" >&2
-}
-
-die() {
-    say "timelines: $*"
-    exit 1
-}
-
 for v in DURATION ROUNDS WARMUP WRK_THREADS WRK_CONNECTIONS SEED_ACCOUNTS SEED_FOLLOWS \
     SEED_STATUSES SEED_TOKENS RESEED core_port nginx_port; do
     [[ ${!v} =~ ^(0|[1-9][0-9]*)$ ]] || die "$v must be a whole number, not '${!v}'"
@@ -71,49 +66,11 @@ for c in wrk nginx curl sqlite3 jq; do
     command -v "$c" >/dev/null || die "$c not found in PATH"
 done
 
-port_in_use() {
-    if command -v ss >/dev/null; then
-        [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
-    else
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-    fi
-}
 for p in "$core_port" "$nginx_port"; do
     ! port_in_use "$p" || die "port $p is already in use (set BENCH_CORE_PORT, BENCH_NGINX_PORT)"
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/threadly-timelines.XXXXXX")
-pids=()
-ok=0 interrupted=0
-
-cleanup() {
-    local pid i
-    trap - EXIT INT TERM
-    for pid in "${pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for ((i = 0; i < 50; i++)); do
-        local alive=0
-        for pid in "${pids[@]}"; do
-            kill -0 "$pid" 2>/dev/null && alive=1
-        done
-        ((alive)) || break
-        sleep 0.1
-    done
-    for pid in "${pids[@]}"; do
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if ((ok || interrupted)); then
-        rm -rf "$tmp"
-        ((ok)) || say "timelines: interrupted"
-    else
-        say "timelines: failed; logs kept in $tmp"
-    fi
-}
-trap cleanup EXIT
-trap 'interrupted=1; exit 130' INT
-trap 'interrupted=1; exit 143' TERM
+bench_start timelines
 
 # stop PID: SIGTERM, wait for the exit (SIGKILL after 10 s), forget it.
 stop() {
@@ -132,21 +89,6 @@ stop() {
 }
 
 # wait_http PID NAME URL LOG: waits up to 20 s for URL to answer 2xx while PID lives.
-wait_http() {
-    local pid=$1 name=$2 url=$3 log=$4 deadline=$((SECONDS + 20))
-    while ((SECONDS < deadline)); do
-        curl -fs -o /dev/null --max-time 2 "$url" && return 0
-        if ! kill -0 "$pid" 2>/dev/null; then
-            say "timelines: $name exited before answering $url; last log lines:"
-            tail -n 20 "$log" >&2 || true
-            exit 1
-        fi
-        sleep 0.2
-    done
-    say "timelines: $name did not answer $url within 20 s; last log lines:"
-    tail -n 20 "$log" >&2 || true
-    exit 1
-}
 
 # rss_kb PID: VmRSS in kB, empty if the process is gone.
 rss_kb() {
@@ -154,10 +96,6 @@ rss_kb() {
 }
 
 # rss_mb PID: resident set size in MB, one decimal.
-rss_mb() {
-    awk '/^VmRSS:/ { printf "%.1f", $2 / 1024; found = 1 } END { if (!found) printf "?" }' \
-        "/proc/$1/status" 2>/dev/null || echo "?"
-}
 
 core_url=http://127.0.0.1:$core_port
 
@@ -545,14 +483,6 @@ consistency=$(sqlite3 -separator ' ' "$db" "SELECT (SELECT count(*) FROM statuse
 read -r n_statuses sum_counts bad_accounts <<<"$consistency"
 log_errors=$(grep -c '"level":"\(error\|warn\)"' "$tmp/threadly.log" || true)
 
-median() {
-    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
-        END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-join() {
-    local IFS=/
-    echo "$*"
-}
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "?" }'
 }
