@@ -38,6 +38,10 @@ cleanup() {
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
+    local hook
+    for hook in "${on_exit[@]}"; do
+        eval "$hook" || true
+    done
     if ((ok || interrupted)); then
         rm -rf "$tmp"
         ((ok)) || say "${BENCH_NAME}: interrupted"
@@ -78,10 +82,12 @@ join() {
 }
 
 # Makes the temporary folder $tmp (removed on success or interrupt, kept with its logs on
-# failure) and installs the exit and signal traps that stop every process in pids.
+# failure) and installs the exit and signal traps that stop every process in pids, then run
+# each command in on_exit (for servers that are not our children, like PostgreSQL's).
 bench_start() {
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/threadly-$1.XXXXXX")
     pids=()
+    on_exit=()
     ok=0 interrupted=0
     trap cleanup EXIT
     trap 'interrupted=1; exit 130' INT

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Timelines and statuses on SQLite (issue #3): wrk against GET /api/v1/timelines/home,
+# Timelines and statuses on SQLite or PostgreSQL (issue #3): wrk against GET /api/v1/timelines/home,
 # POST /api/v1/statuses and GET /api/v1/statuses/:id on a seeded database (1,000 accounts each
 # following 50, 200,000 statuses), with GET /api/v1/instance on the same service and nginx
 # serving that body as a static file as references, alternating, in one command; plus the RSS
@@ -11,9 +11,14 @@
 # the statuses bulk-inserted with sqlite3 in one transaction, counters kept consistent. Each
 # run copies the cached data dir, so the POST rounds never touch the cache.
 #
+# BENCH_DB=pgsql runs the same load on PostgreSQL: a cluster of its own (scripts/pg, durable
+# settings: fsync and synchronous_commit on) on BENCH_PG_PORT, migrated by threadly-service
+# itself, then every table of the cached SQLite seed copied in with COPY, so both engines
+# serve the same rows and the same tokens.
+#
 # Usage: bench/timelines.sh [BUILD_DIR]   (env: DURATION ROUNDS WARMUP BENCH_*_PORT,
 # BENCH_CORE_ARGS, WRK_THREADS, WRK_CONNECTIONS, SEED_ACCOUNTS SEED_FOLLOWS SEED_STATUSES
-# SEED_TOKENS, RESEED=1 to rebuild the cached seed)
+# SEED_TOKENS, RESEED=1 to rebuild the cached seed, BENCH_DB=sqlite|pgsql, BENCH_PG_PORT)
 set -euo pipefail
 
 BENCH_NAME=timelines
@@ -38,6 +43,9 @@ SEED_FOLLOWS=${SEED_FOLLOWS:-50}
 SEED_STATUSES=${SEED_STATUSES:-200000}
 SEED_TOKENS=${SEED_TOKENS:-100}
 RESEED=${RESEED:-0}
+BENCH_DB=${BENCH_DB:-sqlite}
+pg_port=${BENCH_PG_PORT:-18195}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 core_port=${BENCH_CORE_PORT:-18180}
 nginx_port=${BENCH_NGINX_PORT:-18190}
 default_core_args=--access-log=false
@@ -50,7 +58,7 @@ seed_args=(--argon2-ops 1 --argon2-mem-kib 8 --signup-limit 100000 --login-limit
 core_bin=$build_dir/services/threadly/threadly-service
 
 for v in DURATION ROUNDS WARMUP WRK_THREADS WRK_CONNECTIONS SEED_ACCOUNTS SEED_FOLLOWS \
-    SEED_STATUSES SEED_TOKENS RESEED core_port nginx_port; do
+    SEED_STATUSES SEED_TOKENS RESEED core_port nginx_port pg_port; do
     [[ ${!v} =~ ^(0|[1-9][0-9]*)$ ]] || die "$v must be a whole number, not '${!v}'"
 done
 ((ROUNDS > 0 && DURATION > 0)) || die "ROUNDS and DURATION must be positive"
@@ -65,8 +73,16 @@ follow_step=$(((SEED_ACCOUNTS - 13) / (SEED_FOLLOWS > 0 ? SEED_FOLLOWS : 1)))
 for c in wrk nginx curl sqlite3 jq; do
     command -v "$c" >/dev/null || die "$c not found in PATH"
 done
+case $BENCH_DB in
+sqlite) ports=("$core_port" "$nginx_port") ;;
+pgsql)
+    ports=("$core_port" "$nginx_port" "$pg_port")
+    [ -x "$PG_BIN/psql" ] || die "$PG_BIN/psql not found (scripts/setup --test installs PostgreSQL)"
+    ;;
+*) die "BENCH_DB must be sqlite or pgsql, not '$BENCH_DB'" ;;
+esac
 
-for p in "$core_port" "$nginx_port"; do
+for p in "${ports[@]}"; do
     ! port_in_use "$p" || die "port $p is already in use (set BENCH_CORE_PORT, BENCH_NGINX_PORT)"
 done
 
@@ -266,8 +282,33 @@ echo "      $cache"
 
 cp -a "$cache/data" "$tmp/data"
 cp "$cache/tokens.txt" "$cache/status-paths.txt" "$tmp/"
+db_args=()
+if [ "$BENCH_DB" = pgsql ]; then
+    # Under /tmp: the server runs as user postgres, which may not enter $tmp.
+    pg_dir=$(mktemp -d /tmp/threadly-bench-pg.XXXXXX)
+    on_exit+=("'$repo/scripts/pg' stop '$pg_dir' >/dev/null 2>&1; rm -rf '$pg_dir'")
+    pg_url=$(THREADLY_PG_DURABLE=1 "$repo/scripts/pg" start "$pg_dir" "$pg_port") ||
+        die "PostgreSQL did not start on port $pg_port"
+    psql_cmd=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$pg_url")
+    db_args=(--db "$pg_url")
+    # threadly-service makes the schema; then the seed's rows go in, table by table.
+    start_core "$tmp/data" "$tmp/migrate.log" "${db_args[@]}"
+    stop "$core_pid"
+    t_copy=$SECONDS
+    sqlite_db=$tmp/data/threadly/threadly.db
+    for table in $(sqlite3 "$sqlite_db" "SELECT name FROM sqlite_master WHERE type = 'table'
+            AND name NOT LIKE 'sqlite%' AND name != 'schema_migrations' ORDER BY name"); do
+        # Same migrations, same column order; SQLite's booleans are 0/1, which PostgreSQL takes.
+        cols=$(sqlite3 "$sqlite_db" "SELECT group_concat(name, ', ') FROM pragma_table_info('$table')")
+        sqlite3 -csv "$sqlite_db" "SELECT $cols FROM $table" |
+            "${psql_cmd[@]}" -c "\\copy $table ($cols) FROM STDIN WITH (FORMAT csv)" ||
+            die "copying table $table into PostgreSQL failed"
+    done
+    "${psql_cmd[@]}" -c "VACUUM ANALYZE" || die "VACUUM ANALYZE failed"
+    echo "PostgreSQL: $pg_url (durable settings), seed copied in $((SECONDS - t_copy)) s"
+fi
 # shellcheck disable=SC2086 # BENCH_CORE_ARGS is a list of flags
-start_core "$tmp/data" "$tmp/threadly.log" $core_args
+start_core "$tmp/data" "$tmp/threadly.log" "${db_args[@]}" $core_args
 sleep 1
 rss_core_idle=$(rss_mb "$core_pid")
 
@@ -475,11 +516,15 @@ kill -0 "$core_pid" 2>/dev/null || die "threadly-service died during the benchma
 
 # ---- after the load: is the database still consistent, did the service log errors? ----
 
-db=$tmp/data/threadly/threadly.db
-consistency=$(sqlite3 -separator ' ' "$db" "SELECT (SELECT count(*) FROM statuses),
+consistency_sql="SELECT (SELECT count(*) FROM statuses),
     (SELECT sum(statuses_count) FROM accounts),
     (SELECT count(*) FROM accounts a WHERE statuses_count !=
-        (SELECT count(*) FROM statuses s WHERE s.account_id = a.id))")
+        (SELECT count(*) FROM statuses s WHERE s.account_id = a.id))"
+if [ "$BENCH_DB" = pgsql ]; then
+    consistency=$("${psql_cmd[@]}" -tA -F ' ' -c "$consistency_sql")
+else
+    consistency=$(sqlite3 -separator ' ' "$tmp/data/threadly/threadly.db" "$consistency_sql")
+fi
 read -r n_statuses sum_counts bad_accounts <<<"$consistency"
 log_errors=$(grep -c '"level":"\(error\|warn\)"' "$tmp/threadly.log" || true)
 
@@ -563,6 +608,7 @@ if [ "$commit" != none ] && [ -n "$(git -C "$repo" status --porcelain --untracke
     commit+="-dirty"
 fi
 cmd="DURATION=$DURATION ROUNDS=$ROUNDS WARMUP=$WARMUP"
+[ "$BENCH_DB" = sqlite ] || cmd="BENCH_DB=$BENCH_DB $cmd"
 [ "$WRK_THREADS/$WRK_CONNECTIONS" = 2/64 ] || cmd+=" WRK_THREADS=$WRK_THREADS WRK_CONNECTIONS=$WRK_CONNECTIONS"
 [ "$SEED_ACCOUNTS/$SEED_FOLLOWS/$SEED_STATUSES/$SEED_TOKENS" = 1000/50/200000/100 ] ||
     cmd+=" SEED_ACCOUNTS=$SEED_ACCOUNTS SEED_FOLLOWS=$SEED_FOLLOWS SEED_STATUSES=$SEED_STATUSES SEED_TOKENS=$SEED_TOKENS"
