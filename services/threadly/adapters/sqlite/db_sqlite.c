@@ -15,7 +15,8 @@
 #define SQLITE_DB_BUSY_TIMEOUT_MS 5000
 
 struct sqlite_stmt_slot {
-    const char *sql; /* the key: a static string's address */
+    const char *sql; /* the key: a static string's address, and the copy number */
+    unsigned copy;
     sqlite3_stmt *st;
 };
 
@@ -162,12 +163,18 @@ static int sqlite_db_conn(struct sqlite_db *db, struct sqlite_conn **out, struct
 
 int sqlite_db_stmt(struct sqlite_db *db, const char *sql, sqlite3_stmt **out, struct err *err)
 {
+    return sqlite_db_stmt_copy(db, sql, 0, out, err);
+}
+
+int sqlite_db_stmt_copy(struct sqlite_db *db, const char *sql, unsigned copy, sqlite3_stmt **out,
+                        struct err *err)
+{
     struct sqlite_conn *c;
     int rc = sqlite_db_conn(db, &c, err);
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < c->nstmts; i++) {
-        if (c->stmts[i].sql == sql) {
+        if (c->stmts[i].sql == sql && c->stmts[i].copy == copy) {
             *out = c->stmts[i].st;
             return 0;
         }
@@ -180,7 +187,7 @@ int sqlite_db_stmt(struct sqlite_db *db, const char *sql, sqlite3_stmt **out, st
         c->cap = c->cap ? c->cap * 2 : 16;
         c->stmts = xrealloc(c->stmts, c->cap * sizeof(*c->stmts));
     }
-    c->stmts[c->nstmts++] = (struct sqlite_stmt_slot){sql, st};
+    c->stmts[c->nstmts++] = (struct sqlite_stmt_slot){sql, copy, st};
     *out = st;
     return 0;
 }
