@@ -443,6 +443,19 @@ static void home_many_followed(struct fixture *f, int n)
     struct status_list l =
         timeline(f, TIMELINE_HOME, 0, BOB, (struct page){.min_id = want[10], .limit = 7});
     assert_ids(&l, want + 3, 7, "home page by min_id");
+    /* Unfollowing Alice keeps her status that mentions Bob; unfollowing user0 drops his. */
+    bool removed = false;
+    cr_assert_eq(social_store_unfollow(&f->social, BOB, ALICE, &removed, &f->err), 0);
+    cr_assert_eq(social_store_unfollow(&f->social, BOB, 1000, &removed, &f->err), 0);
+    cr_assert(removed);
+    cr_assert_eq(want[nwant - 1], 3000, "user0's status is the oldest");
+    l = timeline(f, TIMELINE_HOME, 0, BOB, (struct page){.max_id = want[nwant - 9], .limit = 40});
+    assert_ids(&l, want + nwant - 8, 7, "home after unfollowing user0 and alice");
+    l = timeline(f, TIMELINE_HOME, 0, BOB, (struct page){.limit = 80});
+    bool has_alice = false;
+    for (size_t i = 0; i < l.n; i++)
+        has_alice |= l.items[i].account_id == ALICE;
+    cr_assert(has_alice, "alice's private status mentioning bob left his home on unfollow");
 }
 
 CONTRACT(status_store, home_timeline_with_few_followed_accounts)

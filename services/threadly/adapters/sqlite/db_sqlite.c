@@ -15,8 +15,7 @@
 #define SQLITE_DB_BUSY_TIMEOUT_MS 5000
 
 struct sqlite_stmt_slot {
-    const char *sql; /* the key: a static string's address, and the copy number */
-    unsigned copy;
+    const char *sql; /* the key: a static string's address */
     sqlite3_stmt *st;
 };
 
@@ -163,18 +162,12 @@ static int sqlite_db_conn(struct sqlite_db *db, struct sqlite_conn **out, struct
 
 int sqlite_db_stmt(struct sqlite_db *db, const char *sql, sqlite3_stmt **out, struct err *err)
 {
-    return sqlite_db_stmt_copy(db, sql, 0, out, err);
-}
-
-int sqlite_db_stmt_copy(struct sqlite_db *db, const char *sql, unsigned copy, sqlite3_stmt **out,
-                        struct err *err)
-{
     struct sqlite_conn *c;
     int rc = sqlite_db_conn(db, &c, err);
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < c->nstmts; i++) {
-        if (c->stmts[i].sql == sql && c->stmts[i].copy == copy) {
+        if (c->stmts[i].sql == sql) {
             *out = c->stmts[i].st;
             return 0;
         }
@@ -187,7 +180,7 @@ int sqlite_db_stmt_copy(struct sqlite_db *db, const char *sql, unsigned copy, sq
         c->cap = c->cap ? c->cap * 2 : 16;
         c->stmts = xrealloc(c->stmts, c->cap * sizeof(*c->stmts));
     }
-    c->stmts[c->nstmts++] = (struct sqlite_stmt_slot){sql, copy, st};
+    c->stmts[c->nstmts++] = (struct sqlite_stmt_slot){sql, st};
     *out = st;
     return 0;
 }

@@ -48,10 +48,6 @@ struct sqlite3_stmt;
  * a statement must not be used twice at once (no nested use of the same SQL). */
 int sqlite_db_stmt(struct sqlite_db *db, const char *sql, struct sqlite3_stmt **out,
                    struct err *err);
-/* The same, for copy number `copy` of sql: copies are separate statements, so up to as many
- * cursors over the same SQL can be open at once (a k-way merge). Copy 0 is sqlite_db_stmt's. */
-int sqlite_db_stmt_copy(struct sqlite_db *db, const char *sql, unsigned copy,
-                        struct sqlite3_stmt **out, struct err *err);
 /* Resets st and clears its bindings so it is ready for the next use. */
 void sqlite_db_release(struct sqlite3_stmt *st);
 /* Translates rc, a failure of st, into err and returns the code: SQLITE_CONSTRAINT* ->

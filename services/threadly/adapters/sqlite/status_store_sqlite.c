@@ -36,6 +36,27 @@ static const char SQL_DELETE_MENTIONS[] = "DELETE FROM status_mentions WHERE sta
 static const char SQL_DELETE_TAGS[] = "DELETE FROM status_tags WHERE status_id = ?";
 static const char SQL_DELETE_FAVOURITES[] = "DELETE FROM favourites WHERE status_id = ?";
 static const char SQL_DELETE[] = "DELETE FROM statuses WHERE id = ?";
+/* The home timelines a new status ?1 by ?2 with visibility ?3 is on (migration 004). */
+static const char SQL_HOME_FEED_POSTED[] =
+    "INSERT INTO home_feed (account_id, status_id, author_id) "
+    "SELECT ?2, ?1, ?2 "
+    "UNION SELECT f.follower_id, ?1, ?2 FROM follows f "
+    "WHERE f.followee_id = ?2 AND f.requested = FALSE AND ?3 IN (0, 1, 2) "
+    "UNION SELECT m.account_id, ?1, ?2 FROM status_mentions m "
+    "WHERE m.status_id = ?1 AND ?3 IN (2, 3)";
+static const char SQL_HOME_FEED_DELETE[] = "DELETE FROM home_feed WHERE status_id = ?";
+/* ?1 now follows ?2: ?2's public, unlisted and private statuses join ?1's home. */
+static const char SQL_HOME_FEED_FOLLOWED[] =
+    "INSERT INTO home_feed (account_id, status_id, author_id) "
+    "SELECT ?1, s.id, s.account_id FROM statuses s "
+    "WHERE s.account_id = ?2 AND s.visibility IN (0, 1, 2) AND ?1 != ?2 "
+    "ON CONFLICT DO NOTHING";
+/* ?1 no longer follows ?2: ?2's statuses leave ?1's home, but for those that mention ?1. */
+static const char SQL_HOME_FEED_UNFOLLOWED[] =
+    "DELETE FROM home_feed WHERE account_id = ?1 AND author_id = ?2 AND ?1 != ?2 "
+    "AND status_id NOT IN (SELECT m.status_id FROM status_mentions m "
+    "JOIN statuses s ON s.id = m.status_id "
+    "WHERE m.account_id = ?1 AND s.account_id = ?2 AND s.visibility IN (2, 3))";
 static const char SQL_GET[] = "SELECT " STATUS_SQLITE_COLUMNS " FROM statuses s WHERE s.id = ?";
 static const char SQL_REPLIES[] =
     "SELECT " STATUS_SQLITE_COLUMNS " FROM statuses s WHERE s.in_reply_to_id = ? ORDER BY s.id";
@@ -45,16 +66,13 @@ static const char SQL_REPLIES[] =
  * Each comes newest first, and oldest first for min_id (reversed after the query). */
 #define TL_SELECT "SELECT " STATUS_SQLITE_COLUMNS " FROM statuses s WHERE s.id <= ?1 AND s.id > ?2 "
 #define TL_PUBLIC TL_SELECT "AND s.visibility = 0"
-/* The unary '+' keeps SQLite from answering the OR through the account and visibility indexes
- * (a MULTI-INDEX OR over every followed status, then a sort: 140 ms a page on the benchmark
- * seed) and makes it walk the primary key newest first, stopping at the limit (1 ms). A viewer
- * whose followees post rarely makes that walk long; fan-out on write will fix that. */
+/* The home timeline is read from home_feed (migration 004), kept by the writes below: one range
+ * of its primary key, then the rows by id. */
 #define TL_HOME                                                                                    \
-    TL_SELECT "AND (+s.account_id = ?4 "                                                           \
-              "OR (+s.visibility IN (0, 1, 2) AND +s.account_id IN (SELECT f.followee_id "         \
-              "FROM follows f WHERE f.follower_id = ?4 AND f.requested = FALSE)) "                 \
-              "OR (+s.visibility IN (2, 3) AND EXISTS (SELECT 1 FROM status_mentions m "           \
-              "WHERE m.status_id = s.id AND m.account_id = ?4)))"
+    "SELECT " STATUS_SQLITE_COLUMNS " FROM home_feed h JOIN statuses s ON s.id = h.status_id "     \
+    "WHERE h.account_id = ?4 AND h.status_id <= ?1 AND h.status_id > ?2"
+#define TL_HOME_NEWEST " ORDER BY h.status_id DESC LIMIT ?3"
+#define TL_HOME_OLDEST " ORDER BY h.status_id ASC LIMIT ?3"
 /* Mastodon's exclude_replies keeps replies to oneself (threads). Anonymous viewers are 0,
  * which is no account, follower or mention. */
 #define TL_ACCOUNT                                                                                 \
@@ -69,39 +87,10 @@ static const char SQL_REPLIES[] =
 #define TL_OLDEST " ORDER BY s.id ASC LIMIT ?3"
 static const char SQL_TL_PUBLIC_NEWEST[] = TL_PUBLIC TL_NEWEST;
 static const char SQL_TL_PUBLIC_OLDEST[] = TL_PUBLIC TL_OLDEST;
-static const char SQL_TL_HOME_NEWEST[] = TL_HOME TL_NEWEST;
-static const char SQL_TL_HOME_OLDEST[] = TL_HOME TL_OLDEST;
+static const char SQL_TL_HOME_NEWEST[] = TL_HOME TL_HOME_NEWEST;
+static const char SQL_TL_HOME_OLDEST[] = TL_HOME TL_HOME_OLDEST;
 static const char SQL_TL_ACCOUNT_NEWEST[] = TL_ACCOUNT TL_NEWEST;
 static const char SQL_TL_ACCOUNT_OLDEST[] = TL_ACCOUNT TL_OLDEST;
-
-/* The home timeline as a k-way merge (used while the viewer follows at most HOME_MERGE_MAX
- * accounts): one cursor per source, each walking an index newest first (oldest first for
- * min_id) from the page bound, and the page is the first `limit` distinct ids of their merge.
- * The sources: the viewer's own statuses (any visibility), each followed account's public,
- * unlisted and private ones (statuses_account_id_id), and the private and direct statuses that
- * mention the viewer (status_mentions_account_id): the same set as TL_HOME. A cursor steps
- * only when its id is taken, so a page costs about limit + sources index steps whatever the
- * followed accounts' posting rates, where TL_HOME walks the primary key until it has found
- * `limit` matching rows (0.45 ms a page on the benchmark seed, most of a request's budget).
- * The rows are then read by id in one statement while the cursors are still open, so that
- * both run in the same read transaction (SQLite keeps it while any statement is active). */
-#define HOME_MERGE_MAX 100
-#define SRC_WHERE                                                                                  \
-    "SELECT id FROM statuses WHERE account_id = ?1 AND id <= ?2 AND id > ?3 "                      \
-    "AND (?4 OR visibility IN (0, 1, 2)) "
-static const char SQL_HOME_SRC_NEWEST[] = SRC_WHERE "ORDER BY id DESC";
-static const char SQL_HOME_SRC_OLDEST[] = SRC_WHERE "ORDER BY id ASC";
-#define MENTIONS_WHERE                                                                             \
-    "SELECT m.status_id FROM status_mentions m JOIN statuses s ON s.id = m.status_id "             \
-    "WHERE m.account_id = ?1 AND m.status_id <= ?2 AND m.status_id > ?3 "                          \
-    "AND s.visibility IN (2, 3) "
-static const char SQL_HOME_MENTIONS_NEWEST[] = MENTIONS_WHERE "ORDER BY m.status_id DESC";
-static const char SQL_HOME_MENTIONS_OLDEST[] = MENTIONS_WHERE "ORDER BY m.status_id ASC";
-static const char SQL_HOME_FOLLOWEES[] =
-    "SELECT followee_id FROM follows WHERE follower_id = ? AND requested = FALSE LIMIT ?";
-static const char SQL_BY_IDS_NEWEST[] = "SELECT " STATUS_SQLITE_COLUMNS " FROM statuses s "
-                                        "WHERE s.id IN (SELECT value FROM json_each(?)) "
-                                        "ORDER BY s.id DESC";
 
 /* Splits "pos:value" items joined by TAG_SEPARATOR into values[pos] (n of them). */
 static int split_positions(const char *s, struct arena *a, const char ***values, size_t *n,
@@ -286,6 +275,10 @@ static int status_store_sqlite_insert(void *ctx, const struct status *s, struct 
     }
     if (rc == 0)
         rc = status_store_sqlite_insert_lists(db, s, err);
+    if (rc == 0) {
+        int64_t v[] = {(int64_t)s->id, (int64_t)s->account_id, s->visibility};
+        rc = sqlite_db_exec_ids(db, SQL_HOME_FEED_POSTED, v, 3, "status home feeds", NULL, err);
+    }
     return sqlite_db_finish(db, rc, "status insert commit", err);
 }
 
@@ -338,8 +331,8 @@ static int status_store_sqlite_remove(void *ctx, uint64_t id, struct err *err)
     rc = status_store_sqlite_keys(db, id, &author, &parent, err);
     /* The foreign keys cascade too; deleting explicitly keeps the intent visible and does not
      * depend on PRAGMA foreign_keys. */
-    static const char *const deletes[] = {SQL_DELETE_MENTIONS, SQL_DELETE_TAGS,
-                                          SQL_DELETE_FAVOURITES, SQL_DELETE};
+    static const char *const deletes[] = {SQL_HOME_FEED_DELETE, SQL_DELETE_MENTIONS,
+                                          SQL_DELETE_TAGS, SQL_DELETE_FAVOURITES, SQL_DELETE};
     for (size_t i = 0; rc == 0 && i < sizeof(deletes) / sizeof(deletes[0]); i++)
         rc = sqlite_db_exec_ids(db, deletes[i], &sid, 1, "status remove", NULL, err);
     if (rc == 0)
@@ -352,6 +345,14 @@ static int status_store_sqlite_remove(void *ctx, uint64_t id, struct err *err)
     return sqlite_db_finish(db, rc, "status remove commit", err);
 }
 
+int status_store_sqlite_home_follow(struct sqlite_db *db, uint64_t follower, uint64_t followee,
+                                    bool following, struct err *err)
+{
+    int64_t v[] = {(int64_t)follower, (int64_t)followee};
+    return sqlite_db_exec_ids(db, following ? SQL_HOME_FEED_FOLLOWED : SQL_HOME_FEED_UNFOLLOWED, v,
+                              2, "home feed follow", NULL, err);
+}
+
 static int status_store_sqlite_replies(void *ctx, uint64_t id, struct arena *a,
                                        struct status_list *out, struct err *err)
 {
@@ -361,108 +362,6 @@ static int status_store_sqlite_replies(void *ctx, uint64_t id, struct arena *a,
         return rc;
     sqlite_db_bind_int64(st, 1, (int64_t)id);
     return status_store_sqlite_list(st, false, a, out, "status replies", err);
-}
-
-struct home_source {
-    sqlite3_stmt *st;
-    int64_t id; /* the cursor's current id; valid unless done */
-    bool done;
-};
-
-/* Steps src to its next row. */
-static int home_source_next(struct home_source *src, struct err *err)
-{
-    int rc = sqlite3_step(src->st);
-    if (rc == SQLITE_ROW) {
-        src->id = sqlite3_column_int64(src->st, 0);
-        return 0;
-    }
-    src->done = true;
-    return rc == SQLITE_DONE ? 0 : sqlite_db_error(src->st, rc, "home timeline source", err);
-}
-
-/* The home page of q by merging (see HOME_MERGE_MAX). *fallback is set, with nothing read,
- * when the viewer follows more accounts than the merge takes. */
-static int status_store_sqlite_home_merge(struct sqlite_db *db, const struct timeline_query *q,
-                                          int64_t upper, int64_t lower, struct arena *a,
-                                          struct status_list *out, bool *fallback, struct err *err)
-{
-    const struct page *p = &q->page;
-    bool oldest = p->min_id != 0;
-    *fallback = false;
-    int64_t followees[HOME_MERGE_MAX + 1];
-    size_t nf = 0;
-    sqlite3_stmt *st;
-    int rc = sqlite_db_stmt(db, SQL_HOME_FOLLOWEES, &st, err);
-    if (rc != 0)
-        return rc;
-    sqlite_db_bind_int64(st, 1, (int64_t)q->viewer_id);
-    sqlite_db_bind_int64(st, 2, HOME_MERGE_MAX + 1);
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW && nf < HOME_MERGE_MAX + 1)
-        followees[nf++] = sqlite3_column_int64(st, 0);
-    if (src != SQLITE_ROW && src != SQLITE_DONE)
-        rc = sqlite_db_error(st, src, "home timeline followees", err);
-    sqlite_db_release(st);
-    if (rc != 0)
-        return rc;
-    if (nf > HOME_MERGE_MAX) {
-        *fallback = true;
-        return 0;
-    }
-
-    /* Sources: [0] mentions, [1] own statuses, [2..] followed accounts. */
-    struct home_source srcs[HOME_MERGE_MAX + 2];
-    size_t ns = 0;
-    const char *src_sql = oldest ? SQL_HOME_SRC_OLDEST : SQL_HOME_SRC_NEWEST;
-    for (size_t i = 0; rc == 0 && i < nf + 2; i++) {
-        struct home_source *h = &srcs[ns];
-        *h = (struct home_source){0};
-        if (i == 0)
-            rc = sqlite_db_stmt(db, oldest ? SQL_HOME_MENTIONS_OLDEST : SQL_HOME_MENTIONS_NEWEST,
-                                &h->st, err);
-        else
-            rc = sqlite_db_stmt_copy(db, src_sql, (unsigned)(i - 1), &h->st, err);
-        if (rc != 0)
-            break;
-        ns++;
-        sqlite_db_bind_int64(h->st, 1, i < 2 ? (int64_t)q->viewer_id : followees[i - 2]);
-        sqlite_db_bind_int64(h->st, 2, upper);
-        sqlite_db_bind_int64(h->st, 3, lower);
-        if (i > 0)
-            sqlite_db_bind_int64(h->st, 4, i == 1);
-        rc = home_source_next(h, err);
-    }
-
-    /* Merge: take the best current id (highest, or lowest for min_id), skip repeats. */
-    uint64_t ids[80];
-    size_t n = 0;
-    while (rc == 0 && n < (size_t)p->limit) {
-        struct home_source *best = NULL;
-        for (size_t i = 0; i < ns; i++) {
-            struct home_source *h = &srcs[i];
-            if (!h->done && (!best || (oldest ? h->id < best->id : h->id > best->id)))
-                best = h;
-        }
-        if (!best)
-            break;
-        if (n == 0 || ids[n - 1] != (uint64_t)best->id)
-            ids[n++] = (uint64_t)best->id;
-        rc = home_source_next(best, err);
-    }
-
-    if (rc == 0) {
-        char json[SQLITE_DB_JSON_IDS_LEN(80)];
-        sqlite_db_json_ids(json, ids, n);
-        rc = sqlite_db_stmt(db, SQL_BY_IDS_NEWEST, &st, err);
-        if (rc == 0) {
-            sqlite_db_bind_text(st, 1, json);
-            rc = status_store_sqlite_list(st, false, a, out, "home timeline rows", err);
-        }
-    }
-    for (size_t i = 0; i < ns; i++)
-        sqlite_db_release(srcs[i].st);
-    return rc;
 }
 
 static int status_store_sqlite_timeline(void *ctx, const struct timeline_query *q, struct arena *a,
@@ -486,21 +385,13 @@ static int status_store_sqlite_timeline(void *ctx, const struct timeline_query *
         ASSERT(!"unknown timeline kind");
         return ERR_INTERNAL;
     }
-    /* An inclusive upper bound, so that 0 ("not given") can become INT64_MAX. */
-    int64_t upper = p->max_id ? (int64_t)(p->max_id - 1) : INT64_MAX;
-    int64_t lower = (int64_t)(p->since_id > p->min_id ? p->since_id : p->min_id);
-    if (q->kind == TIMELINE_HOME) {
-        bool fallback;
-        int rc = status_store_sqlite_home_merge(ctx, q, upper, lower, a, out, &fallback, err);
-        if (rc != 0 || !fallback)
-            return rc;
-    }
     sqlite3_stmt *st;
     int rc = sqlite_db_stmt(ctx, sql, &st, err);
     if (rc != 0)
         return rc;
-    sqlite_db_bind_int64(st, 1, upper);
-    sqlite_db_bind_int64(st, 2, lower);
+    /* An inclusive upper bound, so that 0 ("not given") can become INT64_MAX. */
+    sqlite_db_bind_int64(st, 1, p->max_id ? (int64_t)(p->max_id - 1) : INT64_MAX);
+    sqlite_db_bind_int64(st, 2, (int64_t)(p->since_id > p->min_id ? p->since_id : p->min_id));
     sqlite_db_bind_int64(st, 3, p->limit);
     int nparams = sqlite3_bind_parameter_count(st);
     if (nparams >= 4)
