@@ -179,10 +179,7 @@ seed() {
     local follow_gap=$((2 * day / (nfollows > 0 ? nfollows : 1)))
     local status_base=$((t0 - 7 * day)) status_gap=$(((7 * day - 60000) / SEED_STATUSES))
     ((acct_gap >= 1 && follow_gap >= 1 && status_gap >= 1)) || die "too many rows for one per ms"
-    local sql=$tmp/seed.sql home_feed_sql
-    home_feed_sql=$(sed -n '/^-- The rows for what is already stored/,$p' \
-        "$repo/services/threadly/migrations/004_home_feed.sql")
-    [ -n "$home_feed_sql" ] || die "no home_feed fill in migration 004"
+    local sql=$tmp/seed.sql
     cat >"$sql" <<SQL
 .bail on
 PRAGMA foreign_keys = ON;
@@ -247,10 +244,6 @@ UPDATE accounts SET
                        WHERE f.follower_id = accounts.id AND f.requested = FALSE);
 UPDATE statuses SET replies_count = (SELECT count(*) FROM statuses r WHERE r.in_reply_to_id = statuses.id)
 WHERE id IN (SELECT in_reply_to_id FROM statuses WHERE in_reply_to_id != 0);
-
--- The home timelines, by the statement migration 004 fills them with for existing rows.
-DELETE FROM home_feed;
-$home_feed_sql
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL
@@ -263,7 +256,6 @@ SQL
         ORDER BY (id * 2654435761) % 1000003 LIMIT 1000" >"$dir/status-paths.txt"
     sqlite3 -separator ' ' "$db" "SELECT 'accounts', count(*) FROM accounts;
         SELECT 'follows', count(*) FROM follows; SELECT 'statuses', count(*) FROM statuses;
-        SELECT 'home_feed', count(*) FROM home_feed;
         SELECT 'replies', count(*) FROM statuses WHERE in_reply_to_id != 0;
         SELECT 'visibility', group_concat(v, ' ') FROM
             (SELECT visibility || ':' || count(*) AS v FROM statuses GROUP BY visibility);" \

@@ -392,8 +392,8 @@ CONTRACT(status_store, home_timeline_rules)
  * direct to nobody (not his to see); Alice, followed too, posts a private status mentioning
  * him halfway, which reaches him twice over and must show once. The home timeline, paged
  * newest first by max_id with limit 7, and one min_id page, must be exactly that set in
- * order. Adapters may answer small follow sets differently from large ones (the SQLite
- * adapter merges per-account cursors up to 100 followed accounts), hence two sizes. */
+ * order. An adapter may answer small and large follow sets by different plans, hence two
+ * sizes. */
 static void home_many_followed(struct fixture *f, int n)
 {
     add_people(f);

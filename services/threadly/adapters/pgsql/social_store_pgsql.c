@@ -104,8 +104,6 @@ static int social_store_pgsql_follow(void *ctx, uint64_t id, uint64_t follower, 
         err_set(err, ERR_CONFLICT, "follow %" PRIu64 " exists", id);
     if (rc == 0 && changed && !requested)
         rc = social_store_pgsql_count(db, follower, followee, 1, err);
-    if (rc == 0 && changed && !requested)
-        rc = status_store_pgsql_home_follow(db, follower, followee, true, err);
     rc = pgsql_db_finish(db, rc, err);
     *created = rc == 0 && changed;
     return rc;
@@ -126,8 +124,6 @@ static int social_store_pgsql_accept(void *ctx, uint64_t follower, uint64_t foll
                      followee);
     if (rc == 0)
         rc = social_store_pgsql_count(db, follower, followee, 1, err);
-    if (rc == 0)
-        rc = status_store_pgsql_home_follow(db, follower, followee, true, err);
     return pgsql_db_finish(db, rc, err);
 }
 
@@ -150,8 +146,6 @@ static int social_store_pgsql_unfollow(void *ctx, uint64_t follower, uint64_t fo
     }
     if (rc == 0 && found && !requested)
         rc = social_store_pgsql_count(db, follower, followee, -1, err);
-    if (rc == 0 && found && !requested)
-        rc = status_store_pgsql_home_follow(db, follower, followee, false, err);
     rc = pgsql_db_finish(db, rc, err);
     *removed = rc == 0 && found;
     return rc;

@@ -36,27 +36,6 @@ static const char SQL_REPLIES_ADD[] =
  * decrement the counters once. */
 static const char SQL_DELETE[] =
     "DELETE FROM statuses WHERE id = $1 RETURNING account_id, in_reply_to_id";
-/* The home timelines a new status $1 by $2 with visibility $3 is on (migration 004); deleting
- * the status removes them by the foreign key's cascade. */
-static const char SQL_HOME_FEED_POSTED[] =
-    "INSERT INTO home_feed (account_id, status_id, author_id) "
-    "SELECT $2::bigint, $1::bigint, $2::bigint "
-    "UNION SELECT f.follower_id, $1::bigint, $2::bigint FROM follows f "
-    "WHERE f.followee_id = $2::bigint AND f.requested = FALSE AND $3::smallint IN (0, 1, 2) "
-    "UNION SELECT m.account_id, $1::bigint, $2::bigint FROM status_mentions m "
-    "WHERE m.status_id = $1::bigint AND $3::smallint IN (2, 3)";
-/* $1 now follows $2: $2's public, unlisted and private statuses join $1's home. */
-static const char SQL_HOME_FEED_FOLLOWED[] =
-    "INSERT INTO home_feed (account_id, status_id, author_id) "
-    "SELECT $1::bigint, s.id, s.account_id FROM statuses s "
-    "WHERE s.account_id = $2::bigint AND s.visibility IN (0, 1, 2) AND $1::bigint != $2::bigint "
-    "ON CONFLICT DO NOTHING";
-/* $1 no longer follows $2: $2's statuses leave $1's home, but for those that mention $1. */
-static const char SQL_HOME_FEED_UNFOLLOWED[] =
-    "DELETE FROM home_feed WHERE account_id = $1::bigint AND author_id = $2::bigint "
-    "AND $1::bigint != $2::bigint AND status_id NOT IN (SELECT m.status_id "
-    "FROM status_mentions m JOIN statuses s ON s.id = m.status_id "
-    "WHERE m.account_id = $1::bigint AND s.account_id = $2::bigint AND s.visibility IN (2, 3))";
 static const char SQL_GET[] = "SELECT " STATUS_PGSQL_COLUMNS " FROM statuses s WHERE s.id = $1";
 static const char SQL_REPLIES[] =
     "SELECT " STATUS_PGSQL_COLUMNS " FROM statuses s WHERE s.in_reply_to_id = $1 ORDER BY s.id";
@@ -66,12 +45,12 @@ static const char SQL_REPLIES[] =
  * Each comes newest first, and oldest first for min_id (reversed after the query). */
 #define TL_SELECT "SELECT " STATUS_PGSQL_COLUMNS " FROM statuses s WHERE s.id <= $1 AND s.id > $2 "
 #define TL_PUBLIC TL_SELECT "AND s.visibility = 0"
-/* The home timeline is read from home_feed (migration 004), kept by the writes below. */
 #define TL_HOME                                                                                    \
-    "SELECT " STATUS_PGSQL_COLUMNS " FROM home_feed h JOIN statuses s ON s.id = h.status_id "      \
-    "WHERE h.account_id = $4 AND h.status_id <= $1 AND h.status_id > $2"
-#define TL_HOME_NEWEST " ORDER BY h.status_id DESC LIMIT $3"
-#define TL_HOME_OLDEST " ORDER BY h.status_id ASC LIMIT $3"
+    TL_SELECT "AND (s.account_id = $4 "                                                            \
+              "OR (s.visibility IN (0, 1, 2) AND s.account_id IN (SELECT f.followee_id "           \
+              "FROM follows f WHERE f.follower_id = $4 AND f.requested = FALSE)) "                 \
+              "OR (s.visibility IN (2, 3) AND s.id IN (SELECT m.status_id "                        \
+              "FROM status_mentions m WHERE m.account_id = $4)))"
 /* Mastodon's exclude_replies keeps replies to oneself (threads). Anonymous viewers are 0,
  * which is no account, follower or mention. */
 #define TL_ACCOUNT                                                                                 \
@@ -87,8 +66,8 @@ static const char SQL_REPLIES[] =
 #define TL_OLDEST " ORDER BY s.id ASC LIMIT $3"
 static const char SQL_TL_PUBLIC_NEWEST[] = TL_PUBLIC TL_NEWEST;
 static const char SQL_TL_PUBLIC_OLDEST[] = TL_PUBLIC TL_OLDEST;
-static const char SQL_TL_HOME_NEWEST[] = TL_HOME TL_HOME_NEWEST;
-static const char SQL_TL_HOME_OLDEST[] = TL_HOME TL_HOME_OLDEST;
+static const char SQL_TL_HOME_NEWEST[] = TL_HOME TL_NEWEST;
+static const char SQL_TL_HOME_OLDEST[] = TL_HOME TL_OLDEST;
 static const char SQL_TL_ACCOUNT_NEWEST[] = TL_ACCOUNT TL_NEWEST;
 static const char SQL_TL_ACCOUNT_OLDEST[] = TL_ACCOUNT TL_OLDEST;
 
@@ -233,11 +212,6 @@ static int status_store_pgsql_insert(void *ctx, const struct status *s, struct e
     }
     if (rc == 0)
         rc = status_store_pgsql_insert_lists(db, s, err);
-    if (rc == 0) {
-        int64_t v[] = {(int64_t)s->id, (int64_t)s->account_id, s->visibility};
-        rc = pgsql_db_query_ids(db, SQL_HOME_FEED_POSTED, v, 3, NULL, NULL, "status home feeds",
-                                err);
-    }
     return pgsql_db_finish(db, rc, err);
 }
 
@@ -284,14 +258,6 @@ static int status_store_pgsql_remove(void *ctx, uint64_t id, struct err *err)
         rc = pgsql_db_query_ids(db, SQL_REPLIES_ADD, v, 2, NULL, NULL, "status remove parent", err);
     }
     return pgsql_db_finish(db, rc, err);
-}
-
-int status_store_pgsql_home_follow(struct pgsql_db *db, uint64_t follower, uint64_t followee,
-                                   bool following, struct err *err)
-{
-    int64_t v[] = {(int64_t)follower, (int64_t)followee};
-    return pgsql_db_query_ids(db, following ? SQL_HOME_FEED_FOLLOWED : SQL_HOME_FEED_UNFOLLOWED, v,
-                              2, NULL, NULL, "home feed follow", err);
 }
 
 static int status_store_pgsql_replies(void *ctx, uint64_t id, struct arena *a,

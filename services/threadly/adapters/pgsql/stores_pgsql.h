@@ -39,9 +39,4 @@ struct social_store social_store_pgsql(struct pgsql_db *db);
 void status_store_pgsql_row(const struct pg_result *r, int row, int col, struct arena *a,
                             struct status *out);
 
-/* Keeps home_feed (migration 004) when follower starts (following) or stops following
- * followee, inside the caller's transaction. */
-int status_store_pgsql_home_follow(struct pgsql_db *db, uint64_t follower, uint64_t followee,
-                                   bool following, struct err *err);
-
 #endif

@@ -115,8 +115,6 @@ static int social_store_sqlite_follow(void *ctx, uint64_t id, uint64_t follower,
         err_set(err, ERR_CONFLICT, "follow %" PRIu64 " exists", id);
     if (rc == 0 && changed && !requested)
         rc = social_store_sqlite_count(db, follower, followee, 1, err);
-    if (rc == 0 && changed && !requested)
-        rc = status_store_sqlite_home_follow(db, follower, followee, true, err);
     rc = sqlite_db_finish(db, rc, "social commit", err);
     *created = rc == 0 && changed;
     return rc;
@@ -137,8 +135,6 @@ static int social_store_sqlite_accept(void *ctx, uint64_t follower, uint64_t fol
                      followee);
     if (rc == 0)
         rc = social_store_sqlite_count(db, follower, followee, 1, err);
-    if (rc == 0)
-        rc = status_store_sqlite_home_follow(db, follower, followee, true, err);
     return sqlite_db_finish(db, rc, "social commit", err);
 }
 
@@ -164,8 +160,6 @@ static int social_store_sqlite_unfollow(void *ctx, uint64_t follower, uint64_t f
         rc = sqlite_db_exec_ids(db, SQL_UNFOLLOW, v, 2, "unfollow", NULL, err);
     if (rc == 0 && found && !requested)
         rc = social_store_sqlite_count(db, follower, followee, -1, err);
-    if (rc == 0 && found && !requested)
-        rc = status_store_sqlite_home_follow(db, follower, followee, false, err);
     rc = sqlite_db_finish(db, rc, "social commit", err);
     *removed = rc == 0 && found;
     return rc;

@@ -19,14 +19,8 @@ struct token_store token_store_sqlite(struct sqlite_db *db);
 struct status_store status_store_sqlite(struct sqlite_db *db);
 struct social_store social_store_sqlite(struct sqlite_db *db);
 
-/* ---- Shared by status_store_sqlite.c and social_store_sqlite.c only ---- */
-
-/* Keeps home_feed (migration 004) when follower starts (following) or stops following
- * followee, inside the caller's write transaction. */
-int status_store_sqlite_home_follow(struct sqlite_db *db, uint64_t follower, uint64_t followee,
-                                    bool following, struct err *err);
-
-/* The columns of a status row of `statuses s` (migration 002), mentions and tags included as
+/* ---- Shared by status_store_sqlite.c and social_store_sqlite.c only ----
+ * The columns of a status row of `statuses s` (migration 002), mentions and tags included as
  * "position:value" items joined by char(31), so that a page is one query. */
 #define STATUS_SQLITE_COLUMNS                                                                      \
     "s.id, s.account_id, s.text, s.content, s.spoiler_text, s.visibility, s.sensitive, "           \
