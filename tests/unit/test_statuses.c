@@ -1,6 +1,7 @@
 /* test_statuses.c - the statuses and follows use cases against the mem stores with a fake
  * clock: validation, mentions, visibility, deletion rights, threads, idempotency, follow
  * requests. */
+#include "services/threadly/adapters/http/api.h"
 #include "services/threadly/adapters/mem/stores_mem.h"
 #include "services/threadly/app/statuses.h"
 
@@ -12,6 +13,8 @@ static int64_t now = 1795957323004LL;
 static const struct clock fake_clock = {clock_fake_now_ms, &now};
 static struct idgen ids;
 static struct core c;
+static struct instance_settings settings = {.base_url = "https://t.example", .domain = "t.example"};
+static struct api api = {.core = &c, .settings = &settings};
 static struct mem_db *db;
 static struct arena a;
 
@@ -28,7 +31,7 @@ static uint64_t add_account(const char *name, bool locked)
     acct.password_hash = "x";
     acct.locked = locked;
     acct.created_at_ms = now;
-    cr_assert_eq(account_store_insert(&c.accounts, &acct, NULL), 0);
+    cr_assert_eq(account_store_insert(&c.accounts, &acct, NULL, NULL), 0);
     return acct.id;
 }
 
@@ -45,6 +48,7 @@ static void setup(void)
     c.base_url = "https://t.example";
     c.domain = "t.example";
     c.max_characters = 500;
+    c.encoder = event_encoder_http(&api);
     c.idempotency = ttlmap_new(16, 3600000);
     arena_init(&a, 0);
 }
