@@ -9,6 +9,7 @@
 #include "lib/base/parse.h"
 #include "lib/base/xalloc.h"
 #include "lib/events/event.h"
+#include "services/threadly/app/events.h"
 
 #include <errno.h>
 #include <string.h>
@@ -19,7 +20,6 @@
 #define FEED_WAIT_MAX_S 30
 /* How often waiting requests look for rows committed by another process (no wake-up). */
 #define FEED_RECHECK_MS 1000
-#define FEED_PRODUCER "threadly-service"
 
 struct events_feed_waiter {
     struct events_feed_waiter *next;
@@ -102,7 +102,7 @@ static void answer(struct events_feed *f, struct http_req *req, struct http_res 
     jsonw_array_begin(&w);
     for (size_t i = 0; i < n; i++) {
         struct buf e = BUF_INIT;
-        rows[i].event.producer = FEED_PRODUCER;
+        rows[i].event.producer = EVENTS_PRODUCER;
         event_format(&rows[i].event, &e);
         jsonw_object_begin(&w);
         jsonw_field_id(&w, "seq", rows[i].seq);
