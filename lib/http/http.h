@@ -71,6 +71,18 @@ void http_server_shutdown(struct http_server *s, int grace_ms);
 /* Stops (if running) and frees. NULL is a no-op. */
 void http_server_free(struct http_server *s);
 
+/* Answering later (long polls). In a handler, http_req_suspend makes the request wait once the
+ * handler returns, its connection suspended, without holding any thread; the handler hands req
+ * and res to whoever answers (after the call, never before). That thread fills res and calls
+ * http_req_resume(req) exactly once; the response is then sent. Headers and the peer address
+ * stay readable through the request functions until then. */
+void http_req_suspend(struct http_req *req);
+void http_req_resume(struct http_req *req);
+/* fn(ctx) runs once when http_server_shutdown begins, after the listener is closed and before
+ * the wait for in-flight requests: owners of suspended requests answer them there. One per
+ * server; call before http_server_start. */
+void http_server_on_shutdown(struct http_server *s, void (*fn)(void *ctx), void *ctx);
+
 /* Request. Strings returned are valid until the handler returns. */
 enum http_method http_req_method(const struct http_req *req);
 const char *http_req_path(const struct http_req *req);

@@ -39,6 +39,8 @@ struct http_server {
     struct metric_family *durations; /* http_request_duration_seconds{route} */
     struct metric_series *inflight_gauge;
     struct metric_series *unmatched_duration;
+    void (*on_shutdown)(void *ctx);
+    void *on_shutdown_ctx;
 };
 
 static const double duration_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -132,24 +134,44 @@ static void *pool_worker(void *arg)
             p->tail = NULL;
         pthread_mutex_unlock(&p->lock);
         req->route->fn(req, &req->res, req->route->ctx);
-        req->handled = true;
-        MHD_resume_connection(req->conn);
+        http_req_resume(req);
         pthread_mutex_lock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
-/* Hands req to the pool with its connection suspended; the headers and the peer address are
- * copied first so that the handler never touches the connection from another thread. */
-static void pool_submit(struct http_server *s, struct http_req *req)
+/* Suspends req's connection; the headers and the peer address are copied first so that no
+ * other thread ever touches the connection. */
+void http_req_suspend(struct http_req *req)
 {
-    struct http_pool *p = &s->pool;
+    ASSERT(!req->suspended);
     http_req_remote(req);
     req->headers = arena_alloc(&req->arena, 64 * sizeof(*req->headers));
     MHD_get_connection_values(req->conn, MHD_HEADER_KIND, copy_header, req);
     req->suspended = true;
     MHD_suspend_connection(req->conn);
+}
+
+void http_req_resume(struct http_req *req)
+{
+    ASSERT(req->suspended && !req->handled);
+    req->handled = true;
+    MHD_resume_connection(req->conn);
+}
+
+void http_server_on_shutdown(struct http_server *s, void (*fn)(void *ctx), void *ctx)
+{
+    ASSERT(!s->daemon);
+    s->on_shutdown = fn;
+    s->on_shutdown_ctx = ctx;
+}
+
+/* Hands req to the pool with its connection suspended. */
+static void pool_submit(struct http_server *s, struct http_req *req)
+{
+    struct http_pool *p = &s->pool;
+    http_req_suspend(req);
     pthread_mutex_lock(&p->lock);
     req->next = NULL;
     if (p->tail)
@@ -530,6 +552,8 @@ void http_server_shutdown(struct http_server *s, int grace_ms)
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+    if (s->on_shutdown)
+        s->on_shutdown(s->on_shutdown_ctx);
     int64_t deadline = clock_monotonic_ms() + grace_ms;
     while (atomic_load(&s->inflight) > 0 && clock_monotonic_ms() < deadline)
         usleep(10 * 1000);

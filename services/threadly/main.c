@@ -6,6 +6,7 @@
 #include "lib/base/xalloc.h"
 #include "lib/http/service.h"
 #include "services/threadly/adapters/http/api.h"
+#include "services/threadly/adapters/http/events_feed_http.h"
 #include "services/threadly/adapters/http/instance_http.h"
 #include "services/threadly/adapters/pgsql/db_pgsql.h"
 #include "services/threadly/adapters/pgsql/stores_pgsql.h"
@@ -49,12 +50,16 @@ static const struct config_option options[] = {
      "Whether new accounts may sign up."},
     {"max-characters", "THREADLY_MAX_CHARACTERS", CONFIG_INT, "500", 1, 100000,
      "Longest status, in characters."},
+    {"internal-secret", "THREADLY_INTERNAL_SECRET", CONFIG_STRING, NULL, 0, 0,
+     "Shared secret for GET /internal/v1/events (header X-Threadly-Internal-Secret); unset: "
+     "only loopback peers not relayed by a proxy may read the event feed."},
 };
 
 /* The database open_db picked: exactly one is set. */
 struct threadly_db {
     struct sqlite_db *sqlite;
     struct pgsql_db *pgsql;
+    struct outbox_store outbox;
 };
 
 /* The /ready "database" checks, one per engine. */
@@ -80,6 +85,7 @@ static int open_pgsql(struct service *svc, struct core *core, const char *url,
     core->tokens = token_store_pgsql(pdb);
     core->statuses = status_store_pgsql(pdb);
     core->social = social_store_pgsql(pdb);
+    out->outbox = outbox_store_pgsql(pdb);
     log_printf(&svc->log, LOG_INFO, NULL, "database pgsql (%zu migrations applied)",
                pgsql_db_migrations_applied(pdb));
     out->pgsql = pdb;
@@ -109,6 +115,7 @@ static int open_db(struct service *svc, struct core *core, struct threadly_db *o
     core->tokens = token_store_sqlite(sdb);
     core->statuses = status_store_sqlite(sdb);
     core->social = social_store_sqlite(sdb);
+    out->outbox = outbox_store_sqlite(sdb);
     log_printf(&svc->log, LOG_INFO, NULL, "database sqlite:%s (%zu migrations applied)", path,
                sqlite_db_migrations_applied(sdb));
     out->sqlite = sdb;
@@ -123,6 +130,7 @@ int main(int argc, char **argv)
     struct core core = {0};
     struct api api = {0};
     struct threadly_db db = {0};
+    struct events_feed feed = {0};
     struct err err = {0};
     bool stop;
     int rc = service_boot(&svc, "threadly-service", "threadly",
@@ -188,6 +196,12 @@ int main(int argc, char **argv)
     statuses_http_register(svc.http, &api);
     authorize_http_register(svc.http, &api);
     social_http_register(svc.http, &api);
+    /* Event snapshots are rendered by the HTTP adapter's renderer (ports/event_encoder.h). */
+    core.encoder = event_encoder_http(&api);
+    events_feed_register(svc.http, &feed, &db.outbox, &svc.log,
+                         config_str(&svc.config, "internal-secret"));
+    core.events_committed = events_feed_wake;
+    core.events_committed_ctx = &feed;
     if (db.pgsql)
         http_ops_add_check(&svc.ops, "database", pgsql_ready, db.pgsql);
     else
@@ -201,6 +215,8 @@ fail:
     log_printf(&svc.log, LOG_ERROR, NULL, "cannot start: %s", err.msg);
 out:
     service_release(&svc); /* stops the HTTP server before its users are freed */
+    events_feed_release(&feed);
+    outbox_store_close(&db.outbox);
     account_store_close(&core.accounts);
     app_store_close(&core.apps);
     token_store_close(&core.tokens);

@@ -1,6 +1,7 @@
 """test_gateway.py - the nginx gateway in front of both real services: routing by path
 (checked in each service's own access log), streaming headers, and `make run`'s script end to
 end (start, serve /api/v1/instance through the gateway, Ctrl-C stops everything)."""
+import json
 import os
 import signal
 import subprocess
@@ -88,6 +89,16 @@ class GatewayTest(unittest.TestCase):
             who, status = self.served_by(path, "gw-notif-%d" % i)
             self.assertEqual(who, "notification", path)
             self.assertEqual(status, 404)  # not built yet; the point is where it went
+
+    def test_internal_paths_are_never_routed(self):
+        for path in ("/internal/v1/events", "/internal/v1/events?after=0&wait=0", "/internal/"):
+            status, headers, body = get(self.url(path))
+            self.assertEqual(status, 404, path)
+            self.assertTrue(headers["Content-Type"].startswith("application/json"))
+            self.assertEqual(json.loads(body), {"error": "Record not found"})
+        time.sleep(0.1)
+        self.assertFalse(any(r.get("path", "").startswith("/internal/")
+                             for r in self.core.log_records()), "reached threadly-service")
 
     def test_gateway_gives_requests_an_id(self):
         status, headers, _ = get(self.url("/api/v1/instance"))

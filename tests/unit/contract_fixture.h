@@ -43,12 +43,13 @@ struct fixture {
     struct sqlite_db *db;
     struct pgsql_testdb pgt;
     struct pgsql_db *pg;
-    struct mem_db *mem; /* test_status_contract.c's mem adapter */
+    struct mem_db *mem; /* the mem adapter of test_status_contract.c, test_outbox_contract.c */
     struct account_store accounts;
     struct app_store apps;        /* test_store_contract.c */
     struct token_store tokens;    /* test_store_contract.c */
     struct status_store statuses; /* test_status_contract.c */
     struct social_store social;   /* test_status_contract.c */
+    struct outbox_store outbox;   /* test_outbox_contract.c */
     struct arena a;
     struct err err;
 };

@@ -1,5 +1,6 @@
 /* test_auth.c - use cases of apps, grants, sign-up and authentication against the mem
  * stores, a fake clock and real Ed25519/Argon2id at minimum cost. */
+#include "services/threadly/adapters/http/api.h"
 #include "services/threadly/adapters/mem/stores_mem.h"
 #include "services/threadly/adapters/sodium/crypto_sodium.h"
 #include "services/threadly/app/auth.h"
@@ -14,6 +15,8 @@ static int64_t now = 1795957323004LL;
 static const struct clock fake_clock = {clock_fake_now_ms, &now};
 static struct idgen ids;
 static struct core c;
+static struct instance_settings settings = {.base_url = "https://t.example", .domain = "t.example"};
+static struct api api = {.core = &c, .settings = &settings};
 static char keydir[64];
 
 static void setup(void)
@@ -35,6 +38,7 @@ static void setup(void)
     c.random = &random_system;
     c.ids = &ids;
     c.registrations_open = true;
+    c.encoder = event_encoder_http(&api);
     cr_assert_eq(auth_init(&c, &err), 0);
 }
 

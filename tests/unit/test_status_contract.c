@@ -58,7 +58,7 @@ static void add_account(struct fixture *f, uint64_t id, const char *username)
     snprintf(email, sizeof(email), "%s@x.example", username);
     struct account acct = {
         .id = id, .username = username, .email = email, .password_hash = "h", .created_at_ms = 1};
-    cr_assert_eq(account_store_insert(&f->accounts, &acct, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(account_store_insert(&f->accounts, &acct, NULL, &f->err), 0, "%s", f->err.msg);
 }
 
 static void add_people(struct fixture *f)
@@ -95,8 +95,8 @@ static struct status plain_status(uint64_t id, uint64_t author, enum visibility 
 
 static void post(struct fixture *f, const struct status *s)
 {
-    cr_assert_eq(status_store_insert(&f->statuses, s, &f->err), 0, "status %" PRIu64 ": %s", s->id,
-                 f->err.msg);
+    cr_assert_eq(status_store_insert(&f->statuses, s, NULL, &f->err), 0, "status %" PRIu64 ": %s",
+                 s->id, f->err.msg);
 }
 
 static void post_simple(struct fixture *f, uint64_t id, uint64_t author, enum visibility v)
@@ -118,9 +118,9 @@ static void follow(struct fixture *f, uint64_t id, uint64_t follower, uint64_t f
                    bool requested)
 {
     bool created = false;
-    cr_assert_eq(
-        social_store_follow(&f->social, id, follower, followee, requested, 5, &created, &f->err), 0,
-        "%s", f->err.msg);
+    cr_assert_eq(social_store_follow(&f->social, id, follower, followee, requested, 5, &created,
+                                     NULL, &f->err),
+                 0, "%s", f->err.msg);
     cr_assert(created);
 }
 
@@ -243,17 +243,17 @@ CONTRACT(status_store, counters_follow_insert_and_remove)
     cr_assert_eq(account(f, ALICE)->last_status_at_ms, 1013);
     cr_assert_eq(account(f, BOB)->statuses_count, 1);
 
-    cr_assert_eq(status_store_remove(&f->statuses, 12, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(status_store_remove(&f->statuses, 12, NULL, &f->err), 0, "%s", f->err.msg);
     cr_assert_eq(status(f, 10)->replies_count, 2);
     cr_assert_eq(account(f, CAROL)->statuses_count, 0);
     struct status *got = NULL;
     cr_assert_eq(status_store_get(&f->statuses, 12, &f->a, &got, &f->err), ERR_NOT_FOUND);
 
     /* Removing the parent leaves its replies, and removing those afterwards still works. */
-    cr_assert_eq(status_store_remove(&f->statuses, 10, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(status_store_remove(&f->statuses, 10, NULL, &f->err), 0, "%s", f->err.msg);
     cr_assert_eq(account(f, ALICE)->statuses_count, 1);
     cr_assert_eq(status(f, 11)->in_reply_to_id, 10);
-    cr_assert_eq(status_store_remove(&f->statuses, 11, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(status_store_remove(&f->statuses, 11, NULL, &f->err), 0, "%s", f->err.msg);
     cr_assert_eq(account(f, BOB)->statuses_count, 0);
 }
 
@@ -268,7 +268,7 @@ CONTRACT(status_store, statuses_total_follows_inserts_and_removals)
     post_reply(f, 22, CAROL, 20, ALICE);
     cr_assert_eq(account_store_statuses_total(&f->accounts, &total, &f->err), 0);
     cr_assert_eq(total, 3);
-    cr_assert_eq(status_store_remove(&f->statuses, 21, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(status_store_remove(&f->statuses, 21, NULL, &f->err), 0, "%s", f->err.msg);
     cr_assert_eq(account_store_statuses_total(&f->accounts, &total, &f->err), 0);
     cr_assert_eq(total, 2);
 }
@@ -276,11 +276,11 @@ CONTRACT(status_store, statuses_total_follows_inserts_and_removals)
 CONTRACT(status_store, remove_missing_is_not_found)
 {
     add_people(f);
-    cr_assert_eq(status_store_remove(&f->statuses, 42, &f->err), ERR_NOT_FOUND);
+    cr_assert_eq(status_store_remove(&f->statuses, 42, NULL, &f->err), ERR_NOT_FOUND);
     cr_assert_eq(f->err.code, ERR_NOT_FOUND);
     post_simple(f, 42, ALICE, VISIBILITY_PUBLIC);
-    cr_assert_eq(status_store_remove(&f->statuses, 42, &f->err), 0);
-    cr_assert_eq(status_store_remove(&f->statuses, 42, &f->err), ERR_NOT_FOUND);
+    cr_assert_eq(status_store_remove(&f->statuses, 42, NULL, &f->err), 0);
+    cr_assert_eq(status_store_remove(&f->statuses, 42, NULL, &f->err), ERR_NOT_FOUND);
     cr_assert_eq(account(f, ALICE)->statuses_count, 0);
 }
 
@@ -296,7 +296,7 @@ CONTRACT(status_store, failed_inserts_store_nothing)
     orphan.mentions = mentions;
     orphan.ntags = 1;
     orphan.tags = tags;
-    cr_assert_eq(status_store_insert(&f->statuses, &orphan, &f->err), ERR_NOT_FOUND);
+    cr_assert_eq(status_store_insert(&f->statuses, &orphan, NULL, &f->err), ERR_NOT_FOUND);
     cr_assert_eq(f->err.code, ERR_NOT_FOUND);
     struct status *got = NULL;
     cr_assert_eq(status_store_get(&f->statuses, 20, &f->a, &got, &f->err), ERR_NOT_FOUND);
@@ -306,7 +306,7 @@ CONTRACT(status_store, failed_inserts_store_nothing)
 
     post_simple(f, 21, ALICE, VISIBILITY_PUBLIC);
     struct status dup = plain_status(21, BOB, VISIBILITY_PUBLIC);
-    cr_assert_eq(status_store_insert(&f->statuses, &dup, &f->err), ERR_CONFLICT);
+    cr_assert_eq(status_store_insert(&f->statuses, &dup, NULL, &f->err), ERR_CONFLICT);
     cr_assert_eq(account(f, BOB)->statuses_count, 0);
     cr_assert_eq(status(f, 21)->account_id, ALICE);
 
@@ -380,11 +380,11 @@ CONTRACT(status_store, home_timeline_rules)
     assert_timeline(f, TIMELINE_HOME, 0, BOB, IDS(22, 21, 20, 12, 11, 10), "home of bob");
     /* Carol's request is pending: only her own statuses and the direct one to her. */
     assert_timeline(f, TIMELINE_HOME, 0, CAROL, IDS(31, 30, 13), "home of carol");
-    cr_assert_eq(social_store_accept(&f->social, CAROL, ALICE, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(social_store_accept(&f->social, CAROL, ALICE, NULL, &f->err), 0, "%s", f->err.msg);
     assert_timeline(f, TIMELINE_HOME, 0, CAROL, IDS(31, 30, 13, 12, 11, 10),
                     "home of carol, accepted");
     bool removed = false;
-    cr_assert_eq(social_store_unfollow(&f->social, BOB, ALICE, &removed, &f->err), 0);
+    cr_assert_eq(social_store_unfollow(&f->social, BOB, ALICE, &removed, NULL, &f->err), 0);
     assert_timeline(f, TIMELINE_HOME, 0, BOB, IDS(22, 21, 20), "home of bob, unfollowed");
 }
 
@@ -480,7 +480,7 @@ CONTRACT(status_store, account_timeline_rules)
     assert_timeline(f, TIMELINE_ACCOUNT, BOB, BOB, IDS(22, 21, 20), "bob, by bob");
     assert_timeline(f, TIMELINE_ACCOUNT, CAROL, ALICE, IDS(31, 30), "carol, by alice");
     assert_timeline(f, TIMELINE_ACCOUNT, CAROL, BOB, IDS(31), "carol, by bob");
-    cr_assert_eq(social_store_accept(&f->social, CAROL, ALICE, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(social_store_accept(&f->social, CAROL, ALICE, NULL, &f->err), 0, "%s", f->err.msg);
     assert_timeline(f, TIMELINE_ACCOUNT, ALICE, CAROL, IDS(13, 12, 11, 10),
                     "alice, by accepted carol");
 }
@@ -602,9 +602,11 @@ CONTRACT(social_store, follow_unfollow_idempotent_with_counters)
     assert_counts(f, ALICE, 0, 1);
     assert_counts(f, BOB, 1, 0);
     bool created = true;
-    cr_assert_eq(social_store_follow(&f->social, 101, ALICE, BOB, false, 6, &created, &f->err), 0);
+    cr_assert_eq(
+        social_store_follow(&f->social, 101, ALICE, BOB, false, 6, &created, NULL, &f->err), 0);
     cr_assert_not(created);
-    cr_assert_eq(social_store_follow(&f->social, 102, ALICE, BOB, true, 6, &created, &f->err), 0);
+    cr_assert_eq(social_store_follow(&f->social, 102, ALICE, BOB, true, 6, &created, NULL, &f->err),
+                 0);
     cr_assert_not(created, "an existing follow is left as it is");
     assert_counts(f, ALICE, 0, 1);
     assert_counts(f, BOB, 1, 0);
@@ -613,18 +615,19 @@ CONTRACT(social_store, follow_unfollow_idempotent_with_counters)
     cr_assert_not(r.followed_by || r.requested || r.requested_by);
 
     /* The row id of a follow is unique. */
-    cr_assert_eq(social_store_follow(&f->social, 100, CAROL, BOB, false, 6, &created, &f->err),
-                 ERR_CONFLICT);
+    cr_assert_eq(
+        social_store_follow(&f->social, 100, CAROL, BOB, false, 6, &created, NULL, &f->err),
+        ERR_CONFLICT);
     cr_assert_not(created);
     assert_counts(f, CAROL, 0, 0);
     assert_counts(f, BOB, 1, 0);
 
     bool removed = false;
-    cr_assert_eq(social_store_unfollow(&f->social, ALICE, BOB, &removed, &f->err), 0);
+    cr_assert_eq(social_store_unfollow(&f->social, ALICE, BOB, &removed, NULL, &f->err), 0);
     cr_assert(removed);
     assert_counts(f, ALICE, 0, 0);
     assert_counts(f, BOB, 0, 0);
-    cr_assert_eq(social_store_unfollow(&f->social, ALICE, BOB, &removed, &f->err), 0);
+    cr_assert_eq(social_store_unfollow(&f->social, ALICE, BOB, &removed, NULL, &f->err), 0);
     cr_assert_not(removed);
     assert_counts(f, BOB, 0, 0);
     r = relationship(f, ALICE, BOB);
@@ -646,15 +649,15 @@ CONTRACT(social_store, request_then_accept)
     cr_assert(r.requested_by);
     cr_assert_not(r.following || r.followed_by || r.requested);
 
-    cr_assert_eq(social_store_accept(&f->social, BOB, ALICE, &f->err), ERR_NOT_FOUND,
+    cr_assert_eq(social_store_accept(&f->social, BOB, ALICE, NULL, &f->err), ERR_NOT_FOUND,
                  "the request goes the other way");
-    cr_assert_eq(social_store_accept(&f->social, ALICE, BOB, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(social_store_accept(&f->social, ALICE, BOB, NULL, &f->err), 0, "%s", f->err.msg);
     assert_counts(f, ALICE, 0, 1);
     assert_counts(f, BOB, 1, 0);
     r = relationship(f, ALICE, BOB);
     cr_assert(r.following);
     cr_assert_not(r.requested);
-    cr_assert_eq(social_store_accept(&f->social, ALICE, BOB, &f->err), ERR_NOT_FOUND,
+    cr_assert_eq(social_store_accept(&f->social, ALICE, BOB, NULL, &f->err), ERR_NOT_FOUND,
                  "already accepted");
     cr_assert_eq(f->err.code, ERR_NOT_FOUND);
     assert_counts(f, BOB, 1, 0);
@@ -662,11 +665,11 @@ CONTRACT(social_store, request_then_accept)
     /* Withdrawing a request changes no counter. */
     follow(f, 101, CAROL, BOB, true);
     bool removed = false;
-    cr_assert_eq(social_store_unfollow(&f->social, CAROL, BOB, &removed, &f->err), 0);
+    cr_assert_eq(social_store_unfollow(&f->social, CAROL, BOB, &removed, NULL, &f->err), 0);
     cr_assert(removed);
     assert_counts(f, BOB, 1, 0);
     assert_counts(f, CAROL, 0, 0);
-    cr_assert_eq(social_store_accept(&f->social, CAROL, BOB, &f->err), ERR_NOT_FOUND);
+    cr_assert_eq(social_store_accept(&f->social, CAROL, BOB, NULL, &f->err), ERR_NOT_FOUND);
 }
 
 CONTRACT(social_store, relationship_both_ways)
@@ -749,8 +752,8 @@ CONTRACT(social_store, edges_of_each_kind_paged_by_row_id)
     const uint64_t favers[] = {CAROL, 7, ALICE};
     for (size_t i = 0; i < 3; i++)
         cr_assert_eq(
-            social_store_favourite(&f->social, 300 + i, favers[i], 50, 9, &created, &f->err), 0,
-            "%s", f->err.msg);
+            social_store_favourite(&f->social, 300 + i, favers[i], 50, 9, &created, NULL, &f->err),
+            0, "%s", f->err.msg);
     l = edges(f, EDGES_FAVOURITED_BY, 50, all);
     assert_edges(&l, IDS(302, ALICE, 301, 7, 300, CAROL), "favourited by");
     l = edges(f, EDGES_FAVOURITED_BY, 50, (struct page){.min_id = 300, .limit = 1});
@@ -768,38 +771,38 @@ CONTRACT(social_store, favourite_unfavourite_idempotent_with_counter)
     bool created = false, removed = false, fav = true;
     cr_assert_eq(social_store_favourited(&f->social, BOB, 10, &fav, &f->err), 0);
     cr_assert_not(fav);
-    cr_assert_eq(social_store_favourite(&f->social, 100, BOB, 10, 7, &created, &f->err), 0, "%s",
-                 f->err.msg);
+    cr_assert_eq(social_store_favourite(&f->social, 100, BOB, 10, 7, &created, NULL, &f->err), 0,
+                 "%s", f->err.msg);
     cr_assert(created);
     cr_assert_eq(status(f, 10)->favourites_count, 1);
-    cr_assert_eq(social_store_favourite(&f->social, 101, BOB, 10, 7, &created, &f->err), 0);
+    cr_assert_eq(social_store_favourite(&f->social, 101, BOB, 10, 7, &created, NULL, &f->err), 0);
     cr_assert_not(created);
     cr_assert_eq(status(f, 10)->favourites_count, 1);
     cr_assert_eq(social_store_favourited(&f->social, BOB, 10, &fav, &f->err), 0);
     cr_assert(fav);
     cr_assert_eq(social_store_favourited(&f->social, CAROL, 10, &fav, &f->err), 0);
     cr_assert_not(fav);
-    cr_assert_eq(social_store_favourite(&f->social, 102, CAROL, 10, 7, &created, &f->err), 0);
+    cr_assert_eq(social_store_favourite(&f->social, 102, CAROL, 10, 7, &created, NULL, &f->err), 0);
     cr_assert(created);
     cr_assert_eq(status(f, 10)->favourites_count, 2);
     /* A taken row id. */
-    cr_assert_eq(social_store_favourite(&f->social, 100, ALICE, 10, 7, &created, &f->err),
+    cr_assert_eq(social_store_favourite(&f->social, 100, ALICE, 10, 7, &created, NULL, &f->err),
                  ERR_CONFLICT);
     cr_assert_not(created);
     cr_assert_eq(status(f, 10)->favourites_count, 2);
     /* A missing status. */
-    cr_assert_eq(social_store_favourite(&f->social, 103, ALICE, 99, 7, &created, &f->err),
+    cr_assert_eq(social_store_favourite(&f->social, 103, ALICE, 99, 7, &created, NULL, &f->err),
                  ERR_NOT_FOUND);
     cr_assert_eq(f->err.code, ERR_NOT_FOUND);
     cr_assert_not(created);
 
-    cr_assert_eq(social_store_unfavourite(&f->social, BOB, 10, &removed, &f->err), 0);
+    cr_assert_eq(social_store_unfavourite(&f->social, BOB, 10, &removed, NULL, &f->err), 0);
     cr_assert(removed);
     cr_assert_eq(status(f, 10)->favourites_count, 1);
-    cr_assert_eq(social_store_unfavourite(&f->social, BOB, 10, &removed, &f->err), 0);
+    cr_assert_eq(social_store_unfavourite(&f->social, BOB, 10, &removed, NULL, &f->err), 0);
     cr_assert_not(removed);
     cr_assert_eq(status(f, 10)->favourites_count, 1);
-    cr_assert_eq(social_store_unfavourite(&f->social, BOB, 99, &removed, &f->err), 0);
+    cr_assert_eq(social_store_unfavourite(&f->social, BOB, 99, &removed, NULL, &f->err), 0);
     cr_assert_not(removed);
     cr_assert_eq(social_store_favourited(&f->social, BOB, 10, &fav, &f->err), 0);
     cr_assert_not(fav);
@@ -812,10 +815,10 @@ CONTRACT(social_store, favourited_among_in_order)
     post_simple(f, 11, ALICE, VISIBILITY_PUBLIC);
     post_simple(f, 12, CAROL, VISIBILITY_PUBLIC);
     bool created = false;
-    cr_assert_eq(social_store_favourite(&f->social, 100, BOB, 12, 7, &created, &f->err), 0, "%s",
-                 f->err.msg);
-    cr_assert_eq(social_store_favourite(&f->social, 101, BOB, 10, 7, &created, &f->err), 0);
-    cr_assert_eq(social_store_favourite(&f->social, 102, CAROL, 11, 7, &created, &f->err), 0);
+    cr_assert_eq(social_store_favourite(&f->social, 100, BOB, 12, 7, &created, NULL, &f->err), 0,
+                 "%s", f->err.msg);
+    cr_assert_eq(social_store_favourite(&f->social, 101, BOB, 10, 7, &created, NULL, &f->err), 0);
+    cr_assert_eq(social_store_favourite(&f->social, 102, CAROL, 11, 7, &created, NULL, &f->err), 0);
 
     /* Empty input: nothing asked, nothing written. */
     bool none[1] = {true};
@@ -859,7 +862,7 @@ CONTRACT(social_store, favourited_among_in_order)
         cr_assert_not(fav[i], "%zu", i);
     /* Agrees with favourited after an unfavourite. */
     bool removed = false;
-    cr_assert_eq(social_store_unfavourite(&f->social, BOB, 12, &removed, &f->err), 0);
+    cr_assert_eq(social_store_unfavourite(&f->social, BOB, 12, &removed, NULL, &f->err), 0);
     cr_assert_eq(social_store_favourited_among(&f->social, BOB, ids, 6, fav, &f->err), 0);
     cr_assert_not(fav[0]);
     cr_assert(fav[3]);
@@ -871,8 +874,8 @@ CONTRACT(social_store, favourited_among_splits_large_batches)
     add_people(f);
     post_simple(f, 10, ALICE, VISIBILITY_PUBLIC);
     bool created = false;
-    cr_assert_eq(social_store_favourite(&f->social, 100, BOB, 10, 7, &created, &f->err), 0, "%s",
-                 f->err.msg);
+    cr_assert_eq(social_store_favourite(&f->social, 100, BOB, 10, 7, &created, NULL, &f->err), 0,
+                 "%s", f->err.msg);
     enum { N = 2 * SOCIAL_STORE_BATCH_MAX + 3 };
     uint64_t ids[N];
     bool fav[N];
@@ -901,9 +904,9 @@ CONTRACT(social_store, favourites_in_favourite_order_with_row_ids)
     bool created;
     for (size_t i = 0; i < 5; i++)
         cr_assert_eq(
-            social_store_favourite(&f->social, 200 + i, BOB, order[i], 1, &created, &f->err), 0,
-            "%s", f->err.msg);
-    cr_assert_eq(social_store_favourite(&f->social, 300, CAROL, 12, 1, &created, &f->err), 0);
+            social_store_favourite(&f->social, 200 + i, BOB, order[i], 1, &created, NULL, &f->err),
+            0, "%s", f->err.msg);
+    cr_assert_eq(social_store_favourite(&f->social, 300, CAROL, 12, 1, &created, NULL, &f->err), 0);
     struct status_list l = {0};
     uint64_t *ids = NULL;
     favourites(f, BOB, (struct page){.limit = 40}, &l, &ids);
@@ -938,10 +941,10 @@ CONTRACT(social_store, removing_a_status_removes_its_favourites)
     post_simple(f, 10, ALICE, VISIBILITY_PUBLIC);
     post_simple(f, 11, ALICE, VISIBILITY_PUBLIC);
     bool created, fav;
-    cr_assert_eq(social_store_favourite(&f->social, 100, BOB, 10, 1, &created, &f->err), 0);
-    cr_assert_eq(social_store_favourite(&f->social, 101, CAROL, 10, 1, &created, &f->err), 0);
-    cr_assert_eq(social_store_favourite(&f->social, 102, BOB, 11, 1, &created, &f->err), 0);
-    cr_assert_eq(status_store_remove(&f->statuses, 10, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(social_store_favourite(&f->social, 100, BOB, 10, 1, &created, NULL, &f->err), 0);
+    cr_assert_eq(social_store_favourite(&f->social, 101, CAROL, 10, 1, &created, NULL, &f->err), 0);
+    cr_assert_eq(social_store_favourite(&f->social, 102, BOB, 11, 1, &created, NULL, &f->err), 0);
+    cr_assert_eq(status_store_remove(&f->statuses, 10, NULL, &f->err), 0, "%s", f->err.msg);
 
     cr_assert_eq(social_store_favourited(&f->social, BOB, 10, &fav, &f->err), 0);
     cr_assert_not(fav);
@@ -955,14 +958,14 @@ CONTRACT(social_store, removing_a_status_removes_its_favourites)
     favourites(f, CAROL, (struct page){.limit = 40}, &l, &ids);
     assert_ids(&l, NO_IDS, "carol's favourite went with the status");
     cr_assert_eq(status(f, 11)->favourites_count, 1);
-    cr_assert_eq(social_store_favourite(&f->social, 103, BOB, 10, 1, &created, &f->err),
+    cr_assert_eq(social_store_favourite(&f->social, 103, BOB, 10, 1, &created, NULL, &f->err),
                  ERR_NOT_FOUND);
     bool removed = true;
-    cr_assert_eq(social_store_unfavourite(&f->social, BOB, 10, &removed, &f->err), 0);
+    cr_assert_eq(social_store_unfavourite(&f->social, BOB, 10, &removed, NULL, &f->err), 0);
     cr_assert_not(removed);
     /* The row ids of the removed favourites are free again. */
-    cr_assert_eq(social_store_favourite(&f->social, 100, CAROL, 11, 1, &created, &f->err), 0, "%s",
-                 f->err.msg);
+    cr_assert_eq(social_store_favourite(&f->social, 100, CAROL, 11, 1, &created, NULL, &f->err), 0,
+                 "%s", f->err.msg);
     cr_assert(created);
     cr_assert_eq(status(f, 11)->favourites_count, 2);
 }
@@ -992,8 +995,8 @@ static void *poster_main(void *p)
         s.in_reply_to_account_id = ALICE;
         struct err err = {0};
         bool created = false;
-        if (status_store_insert(statuses, &s, &err) != 0 ||
-            social_store_favourite(social, id, BOB, 1, 1, &created, &err) != 0) {
+        if (status_store_insert(statuses, &s, NULL, &err) != 0 ||
+            social_store_favourite(social, id, BOB, 1, 1, &created, NULL, &err) != 0) {
             if (w->failures++ == 0)
                 w->err = err;
         }
@@ -1051,13 +1054,13 @@ Test(status_store_pgsql, writes_recover_after_the_backend_is_terminated)
         struct status s = plain_status(id, BOB, VISIBILITY_PUBLIC);
         s.in_reply_to_id = 1;
         s.in_reply_to_account_id = ALICE;
-        int rc = status_store_insert(&f.statuses, &s, &f.err);
+        int rc = status_store_insert(&f.statuses, &s, NULL, &f.err);
         cr_assert(rc == 0 || rc == ERR_UNAVAILABLE, "%s (%s)", f.err.msg, err_code_name(rc));
         if (rc == ERR_UNAVAILABLE)
             post(&f, &s); /* nothing of the failed attempt was kept */
         bool created = false;
-        cr_assert_eq(social_store_favourite(&f.social, id, ALICE, id, 1, &created, &f.err), 0, "%s",
-                     f.err.msg);
+        cr_assert_eq(social_store_favourite(&f.social, id, ALICE, id, 1, &created, NULL, &f.err), 0,
+                     "%s", f.err.msg);
         cr_assert(created);
     }
     cr_assert_eq(account(&f, BOB)->statuses_count, 3);

@@ -123,7 +123,7 @@ static int64_t account_count(struct fixture *f)
 
 static void insert_ok(struct fixture *f, const struct account *acct)
 {
-    cr_assert_eq(account_store_insert(&f->accounts, acct, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(account_store_insert(&f->accounts, acct, NULL, &f->err), 0, "%s", f->err.msg);
 }
 
 /* ---- account_store ---- */
@@ -273,7 +273,7 @@ CONTRACT(account_store, conflicts_change_nothing)
     const struct account *dups[] = {&dup_id, &dup_name, &dup_name_upper, &dup_email};
     for (size_t i = 0; i < sizeof(dups) / sizeof(dups[0]); i++) {
         f->err.code = ERR_OK;
-        cr_assert_eq(account_store_insert(&f->accounts, dups[i], &f->err), ERR_CONFLICT,
+        cr_assert_eq(account_store_insert(&f->accounts, dups[i], NULL, &f->err), ERR_CONFLICT,
                      "duplicate %zu accepted", i);
         cr_assert_eq(f->err.code, ERR_CONFLICT);
         cr_assert_eq(account_count(f), 1, "duplicate %zu changed the count", i);
@@ -393,9 +393,9 @@ CONTRACT(token_store, revoke_and_check)
     bool revoked = true;
     cr_assert_eq(token_store_is_revoked(&f->tokens, 10, &revoked, &f->err), 0, "%s", f->err.msg);
     cr_assert_not(revoked);
-    cr_assert_eq(token_store_revoke(&f->tokens, 10, 5, 1795957323004, &f->err), 0, "%s",
+    cr_assert_eq(token_store_revoke(&f->tokens, 10, 5, 1795957323004, NULL, &f->err), 0, "%s",
                  f->err.msg);
-    cr_assert_eq(token_store_revoke(&f->tokens, big, 0, 1795957323005, &f->err), 0, "%s",
+    cr_assert_eq(token_store_revoke(&f->tokens, big, 0, 1795957323005, NULL, &f->err), 0, "%s",
                  f->err.msg);
     cr_assert_eq(token_store_is_revoked(&f->tokens, 10, &revoked, &f->err), 0);
     cr_assert(revoked);
@@ -407,9 +407,9 @@ CONTRACT(token_store, revoke_and_check)
 
 CONTRACT(token_store, revoking_twice_is_fine)
 {
-    cr_assert_eq(token_store_revoke(&f->tokens, 10, 5, 1000, &f->err), 0, "%s", f->err.msg);
-    cr_assert_eq(token_store_revoke(&f->tokens, 10, 5, 2000, &f->err), 0, "%s", f->err.msg);
-    cr_assert_eq(token_store_revoke(&f->tokens, 10, 6, 3000, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(token_store_revoke(&f->tokens, 10, 5, 1000, NULL, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(token_store_revoke(&f->tokens, 10, 5, 2000, NULL, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(token_store_revoke(&f->tokens, 10, 6, 3000, NULL, &f->err), 0, "%s", f->err.msg);
     bool revoked = false;
     cr_assert_eq(token_store_is_revoked(&f->tokens, 10, &revoked, &f->err), 0);
     cr_assert(revoked);
@@ -446,9 +446,9 @@ Test(sqlite_db, data_survives_reopen_and_migrations_run_once)
     struct token_store tokens = token_store_sqlite(db);
     struct account acct = sample_account(1, "Alice", "alice@x.example");
     struct oauth_app app = sample_app(2, "cid");
-    cr_assert_eq(account_store_insert(&accounts, &acct, &err), 0, "%s", err.msg);
+    cr_assert_eq(account_store_insert(&accounts, &acct, NULL, &err), 0, "%s", err.msg);
     cr_assert_eq(app_store_insert(&apps, &app, &err), 0, "%s", err.msg);
-    cr_assert_eq(token_store_revoke(&tokens, 3, 1, 1000, &err), 0, "%s", err.msg);
+    cr_assert_eq(token_store_revoke(&tokens, 3, 1, 1000, NULL, &err), 0, "%s", err.msg);
     int64_t applied_at = raw_int(t.path, "SELECT max(applied_at) FROM schema_migrations");
     sqlite_db_close(db);
 
@@ -593,9 +593,9 @@ static void *writer_main(void *p)
         struct account *got = NULL;
         bool revoked = false;
         struct err err = {0};
-        if (account_store_insert(accounts, &acct, &err) != 0 ||
+        if (account_store_insert(accounts, &acct, NULL, &err) != 0 ||
             account_store_get(accounts, id, &a, &got, &err) != 0 ||
-            token_store_revoke(tokens, id, id, 1, &err) != 0 ||
+            token_store_revoke(tokens, id, id, 1, NULL, &err) != 0 ||
             token_store_is_revoked(tokens, id, &revoked, &err) != 0 || !revoked ||
             w->ping(w->db, &err) != 0) {
             if (w->failures++ == 0)
@@ -678,8 +678,8 @@ Test(sqlite_db, two_databases_in_one_process)
     struct account_store s1 = account_store_sqlite(db1), s2 = account_store_sqlite(db2);
     struct err err = {0};
     struct account acct = sample_account(1, "alice", "alice@x.example");
-    cr_assert_eq(account_store_insert(&s1, &acct, &err), 0, "%s", err.msg);
-    cr_assert_eq(account_store_insert(&s2, &acct, &err), 0, "%s", err.msg);
+    cr_assert_eq(account_store_insert(&s1, &acct, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(account_store_insert(&s2, &acct, NULL, &err), 0, "%s", err.msg);
     int64_t n1 = 0, n2 = 0;
     cr_assert_eq(account_store_count(&s1, &n1, &err), 0);
     cr_assert_eq(account_store_count(&s2, &n2, &err), 0);
@@ -695,7 +695,7 @@ CONTRACT(accounts, update_profile_changes_only_the_profile)
 {
     struct account acct = sample_account(11, "upd", "upd@example.org");
     struct account *got;
-    cr_assert_eq(account_store_insert(&f->accounts, &acct, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(account_store_insert(&f->accounts, &acct, NULL, &f->err), 0, "%s", f->err.msg);
     struct account change = acct;
     change.display_name = "New \"name\" 🧵";
     change.note = "new note\n'; DROP TABLE accounts; --";
@@ -704,7 +704,8 @@ CONTRACT(accounts, update_profile_changes_only_the_profile)
     change.discoverable = false;
     change.username = "ignored";
     change.statuses_count = 999;
-    cr_assert_eq(account_store_update_profile(&f->accounts, &change, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(account_store_update_profile(&f->accounts, &change, NULL, &f->err), 0, "%s",
+                 f->err.msg);
     cr_assert_eq(account_store_get(&f->accounts, 11, &f->a, &got, &f->err), 0);
     cr_assert_str_eq(got->display_name, change.display_name);
     cr_assert_str_eq(got->note, change.note);
@@ -714,7 +715,7 @@ CONTRACT(accounts, update_profile_changes_only_the_profile)
     cr_assert_str_eq(got->username, "upd");
     cr_assert_eq(got->statuses_count, acct.statuses_count);
     change.id = 12345;
-    cr_assert_eq(account_store_update_profile(&f->accounts, &change, &f->err), ERR_NOT_FOUND);
+    cr_assert_eq(account_store_update_profile(&f->accounts, &change, NULL, &f->err), ERR_NOT_FOUND);
 }
 
 /* ---- pgsql_db: only the database ---- */
@@ -727,7 +728,7 @@ Test(pgsql_db, data_survives_reopen_and_migrations_run_once)
     struct account_store accounts = account_store_pgsql(db);
     struct account acct = sample_account(1, "Alice", "alice@x.example");
     struct err err = {0};
-    cr_assert_eq(account_store_insert(&accounts, &acct, &err), 0, "%s", err.msg);
+    cr_assert_eq(account_store_insert(&accounts, &acct, NULL, &err), 0, "%s", err.msg);
     pgsql_db_close(db);
 
     struct arena a;

@@ -6,6 +6,7 @@
 #include "lib/base/id.h"
 #include "lib/base/ttlmap.h"
 #include "lib/base/xalloc.h"
+#include "services/threadly/app/events.h"
 #include "services/threadly/domain/account.h"
 
 #include <string.h>
@@ -334,9 +335,17 @@ enum grant_error auth_revoke(struct core *c, const char *client_id, const char *
         ge = GRANT_INVALID_REQUEST;
     if (ge == GRANT_OK &&
         token_signer_verify(&c->signer, token, clock_now_ms(c->clock), &claims, NULL) == 0 &&
-        claims.app_id == app->id &&
-        token_store_revoke(&c->tokens, claims.jti, claims.account_id, clock_now_ms(c->clock), err))
-        ge = GRANT_UNAVAILABLE;
+        claims.app_id == app->id) {
+        struct events_draft d;
+        events_draft_init(&d, c, &a, EVENTS_TOKEN_REVOKED, claims.account_id);
+        d.jti = claims.jti;
+        d.account_id = claims.account_id;
+        int rc =
+            token_store_revoke(&c->tokens, claims.jti, claims.account_id, d.at_ms, &d.emit, err);
+        events_draft_done(&d, rc);
+        if (rc)
+            ge = GRANT_UNAVAILABLE;
+    }
     arena_release(&a);
     return ge;
 }
@@ -418,7 +427,13 @@ int auth_sign_up(struct core *c, const struct principal *app_token, const struct
     acct.password_hash = hash;
     acct.discoverable = true;
     acct.created_at_ms = clock_now_ms(c->clock);
-    rc = account_store_insert(&c->accounts, &acct, err);
+    struct events_draft d;
+    events_draft_init(&d, c, &a, EVENTS_ACCOUNT_CREATED, acct.id);
+    d.account = events_account_json(&d, &acct);
+    d.email = email;
+    d.locale = r->locale && *r->locale ? r->locale : "en";
+    rc = account_store_insert(&c->accounts, &acct, &d.emit, err);
+    events_draft_done(&d, rc);
     if (rc == ERR_CONFLICT) {
         /* Lost a race with another sign-up between the checks and the insert. */
         validation_add(v, "username", "ERR_TAKEN", "is already taken");
@@ -458,7 +473,11 @@ int auth_update_profile(struct core *c, uint64_t account_id, const struct profil
         next.bot = u->bot;
     if (u->discoverable >= 0)
         next.discoverable = u->discoverable;
-    rc = account_store_update_profile(&c->accounts, &next, err);
+    struct events_draft d;
+    events_draft_init(&d, c, a, EVENTS_ACCOUNT_UPDATED, account_id);
+    d.account = events_account_json(&d, &next);
+    rc = account_store_update_profile(&c->accounts, &next, &d.emit, err);
+    events_draft_done(&d, rc);
     if (rc)
         return rc;
     return account_store_get(&c->accounts, account_id, a, out, err);

@@ -10,6 +10,7 @@
 #include "lib/base/ttlmap.h"
 #include "services/threadly/ports/account_store.h"
 #include "services/threadly/ports/app_store.h"
+#include "services/threadly/ports/event_encoder.h"
 #include "services/threadly/ports/password_hasher.h"
 #include "services/threadly/ports/social_store.h"
 #include "services/threadly/ports/status_store.h"
@@ -33,8 +34,13 @@ struct core {
     const char *base_url;               /* for links in rendered statuses */
     const char *domain;                 /* our host, for mentions like @user@domain */
     int max_characters;
-    struct ttlmap *idempotency; /* Idempotency-Key of POST /statuses; may be NULL */
-    struct ttlmap *auth_codes;  /* authorization codes: single use, 10 minutes */
+    struct ttlmap *idempotency;   /* Idempotency-Key of POST /statuses; may be NULL */
+    struct ttlmap *auth_codes;    /* authorization codes: single use, 10 minutes */
+    struct event_encoder encoder; /* snapshots in event payloads (app/events.c) */
+    /* Called after a change that wrote events committed (wakes the feed's long polls); may be
+     * NULL. Must be quick and must not block. */
+    void (*events_committed)(void *ctx);
+    void *events_committed_ctx;
 };
 
 #endif

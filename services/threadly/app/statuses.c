@@ -3,6 +3,7 @@
 #include "services/threadly/app/statuses.h"
 
 #include "lib/base/buf.h"
+#include "services/threadly/app/events.h"
 #include "services/threadly/domain/account.h"
 #include "services/threadly/domain/status_text.h"
 
@@ -50,6 +51,7 @@ struct resolve_ctx {
     struct core *c;
     struct arena *a;
     uint64_t *ids;
+    struct account **accts; /* accts[i] is account ids[i] */
     size_t n, cap;
     int rc;
     struct err *err;
@@ -84,11 +86,16 @@ static const char *resolve_mention(void *ctx, const char *mention)
         if (r->n == r->cap) {
             size_t cap = r->cap ? r->cap * 2 : 8;
             uint64_t *ids = arena_alloc(r->a, cap * sizeof(*ids));
-            if (r->n)
+            struct account **accts = arena_alloc(r->a, cap * sizeof(*accts));
+            if (r->n) {
                 memcpy(ids, r->ids, r->n * sizeof(*ids));
+                memcpy(accts, r->accts, r->n * sizeof(*accts));
+            }
             r->ids = ids;
+            r->accts = accts;
             r->cap = cap;
         }
+        r->accts[r->n] = acct;
         r->ids[r->n++] = acct->id;
     }
     return arena_sprintf(r->a, "%s/@%s", r->c->base_url, acct->username);
@@ -160,7 +167,7 @@ int statuses_post(struct core *c, uint64_t author, const struct post_request *r,
         s->in_reply_to_id = parent->id;
         s->in_reply_to_account_id = parent->account_id;
     }
-    struct resolve_ctx rctx = {c, a, NULL, 0, 0, 0, err};
+    struct resolve_ctx rctx = {c, a, NULL, NULL, 0, 0, 0, err};
     s->content = status_text_html(text, &tokens, c->base_url, resolve_mention, &rctx, a);
     if (rctx.rc)
         return rctx.rc;
@@ -175,7 +182,24 @@ int statuses_post(struct core *c, uint64_t author, const struct post_request *r,
     s->mentions = rctx.ids;
     s->nmentions = rctx.n;
     collect_tags(&tokens, a, s);
-    int rc = status_store_insert(&c->statuses, s, err);
+    /* The snapshot is the status as it reads right after the insert: no counters yet, and
+     * the author with one more status. */
+    struct account *writer;
+    int rc = account_store_get(&c->accounts, author, a, &writer, err);
+    if (rc)
+        return rc;
+    struct account after = *writer;
+    after.statuses_count++;
+    after.last_status_at_ms = s->created_at_ms;
+    struct events_draft d;
+    events_draft_init(&d, c, a, EVENTS_STATUS_CREATED, s->id);
+    d.at_ms = s->created_at_ms;
+    d.status = events_status_json(&d, s, &after, (const struct account *const *)rctx.accts);
+    d.nmentions = s->nmentions;
+    d.mentions = s->mentions;
+    d.in_reply_to_account_id = s->in_reply_to_account_id;
+    rc = status_store_insert(&c->statuses, s, &d.emit, err);
+    events_draft_done(&d, rc);
     if (rc)
         return rc;
     if (r->idempotency_key && c->idempotency)
@@ -207,7 +231,14 @@ int statuses_delete(struct core *c, uint64_t author, uint64_t id, struct arena *
         return rc;
     if ((*out)->account_id != author)
         return err_set(err, ERR_FORBIDDEN, "status %llu is not yours", (unsigned long long)id);
-    return status_store_remove(&c->statuses, id, err);
+    struct events_draft d;
+    events_draft_init(&d, c, a, EVENTS_STATUS_DELETED, id);
+    d.status_id = id;
+    d.account_id = author;
+    d.visibility = (int)(*out)->visibility;
+    rc = status_store_remove(&c->statuses, id, &d.emit, err);
+    events_draft_done(&d, rc);
+    return rc;
 }
 
 static void list_push(struct arena *a, struct status_list *l, size_t *cap, const struct status *s)
@@ -279,21 +310,74 @@ int statuses_timeline(struct core *c, struct timeline_query *q, struct arena *a,
     return status_store_timeline(&c->statuses, q, a, out, err);
 }
 
+/* The Status snapshot of s for d, with the author and mentioned accounts it shows. */
+static int status_snapshot(struct core *c, struct events_draft *d, const struct status *s,
+                           struct arena *a, struct err *err)
+{
+    uint64_t *ids = arena_alloc(a, (1 + s->nmentions) * sizeof(*ids));
+    struct account **accts = arena_alloc(a, (1 + s->nmentions) * sizeof(*accts));
+    ids[0] = s->account_id;
+    for (size_t i = 0; i < s->nmentions; i++)
+        ids[1 + i] = s->mentions[i];
+    int rc = account_store_get_many(&c->accounts, ids, 1 + s->nmentions, a, accts, err);
+    if (rc)
+        return rc;
+    if (!accts[0])
+        return err_set(err, ERR_NOT_FOUND, "author of status %llu is gone",
+                       (unsigned long long)s->id);
+    d->status = events_status_json(d, s, accts[0], (const struct account *const *)accts + 1);
+    return 0;
+}
+
 int statuses_favourite(struct core *c, uint64_t account, uint64_t id, bool on, struct arena *a,
                        struct status **out, struct err *err)
 {
     bool changed;
+    struct events_draft d;
     int rc = statuses_get(c, account, id, a, out, err);
     if (rc)
         return rc;
-    if (on)
-        rc = social_store_favourite(&c->social, idgen_next(c->ids), account, id,
-                                    clock_now_ms(c->clock), &changed, err);
-    else
-        rc = social_store_unfavourite(&c->social, account, id, &changed, err);
+    events_draft_init(&d, c, a, on ? EVENTS_FAVOURITE_CREATED : EVENTS_FAVOURITE_DELETED, id);
+    d.account_id = account;
+    d.status_id = id;
+    d.status_account_id = (*out)->account_id;
+    if (on) {
+        /* Snapshots as they read right after the favourite. */
+        struct account *me;
+        struct status after = **out;
+        after.favourites_count++;
+        rc = account_store_get(&c->accounts, account, a, &me, err);
+        if (rc == 0)
+            rc = status_snapshot(c, &d, &after, a, err);
+        if (rc)
+            return rc;
+        d.account = events_account_json(&d, me);
+        rc = social_store_favourite(&c->social, idgen_next(c->ids), account, id, d.at_ms, &changed,
+                                    &d.emit, err);
+    } else {
+        rc = social_store_unfavourite(&c->social, account, id, &changed, &d.emit, err);
+    }
+    events_draft_done(&d, rc);
     if (rc)
         return rc;
     return status_store_get(&c->statuses, id, a, out, err);
+}
+
+/* The account and target snapshots of a follow event, as they read once the follow is made
+ * (counters moved by one unless it is only a request). */
+static int follow_snapshots(struct core *c, struct events_draft *d, const struct account *target,
+                            bool counted, struct arena *a, struct err *err)
+{
+    struct account *follower;
+    int rc = account_store_get(&c->accounts, d->account_id, a, &follower, err);
+    if (rc)
+        return rc;
+    struct account x = *follower, y = *target;
+    x.following_count += counted;
+    y.followers_count += counted;
+    d->account = events_account_json(d, &x);
+    d->target = events_account_json(d, &y);
+    return 0;
 }
 
 int social_follow(struct core *c, uint64_t follower, uint64_t target, bool on,
@@ -302,15 +386,25 @@ int social_follow(struct core *c, uint64_t follower, uint64_t target, bool on,
     struct arena a;
     struct account *acct;
     bool changed;
+    struct events_draft d;
     if (follower == target)
         return err_set(err, ERR_FORBIDDEN, "cannot follow yourself");
     arena_init(&a, 0);
+    events_draft_init(&d, c, &a, on ? EVENTS_FOLLOW_CREATED : EVENTS_FOLLOW_REMOVED, target);
+    d.account_id = follower;
+    d.target_id = target;
     int rc = account_store_get(&c->accounts, target, &a, &acct, err);
-    if (rc == 0 && on)
-        rc = social_store_follow(&c->social, idgen_next(c->ids), follower, target, acct->locked,
-                                 clock_now_ms(c->clock), &changed, err);
-    else if (rc == 0)
-        rc = social_store_unfollow(&c->social, follower, target, &changed, err);
+    if (rc == 0 && on) {
+        d.requested = acct->locked;
+        rc = follow_snapshots(c, &d, acct, !acct->locked, &a, err);
+        if (rc == 0)
+            rc = social_store_follow(&c->social, idgen_next(c->ids), follower, target, acct->locked,
+                                     d.at_ms, &changed, &d.emit, err);
+        events_draft_done(&d, rc);
+    } else if (rc == 0) {
+        rc = social_store_unfollow(&c->social, follower, target, &changed, &d.emit, err);
+        events_draft_done(&d, rc);
+    }
     if (rc == 0)
         rc = social_store_relationship(&c->social, follower, target, out, err);
     arena_release(&a);
@@ -321,14 +415,30 @@ int social_answer_request(struct core *c, uint64_t account, uint64_t requester, 
                           struct relationship *out, struct err *err)
 {
     struct relationship rel;
+    struct arena a;
+    struct account *me;
+    struct events_draft d;
     bool removed;
     int rc = social_store_relationship(&c->social, account, requester, &rel, err);
     if (rc)
         return rc;
     if (!rel.requested_by)
         return err_set(err, ERR_NOT_FOUND, "no follow request");
-    rc = accept ? social_store_accept(&c->social, requester, account, err)
-                : social_store_unfollow(&c->social, requester, account, &removed, err);
+    arena_init(&a, 0);
+    events_draft_init(&d, c, &a, accept ? EVENTS_FOLLOW_ACCEPTED : EVENTS_FOLLOW_REMOVED, account);
+    d.account_id = requester;
+    d.target_id = account;
+    if (accept) {
+        rc = account_store_get(&c->accounts, account, &a, &me, err);
+        if (rc == 0)
+            rc = follow_snapshots(c, &d, me, true, &a, err);
+        if (rc == 0)
+            rc = social_store_accept(&c->social, requester, account, &d.emit, err);
+    } else {
+        rc = social_store_unfollow(&c->social, requester, account, &removed, &d.emit, err);
+    }
+    events_draft_done(&d, rc);
+    arena_release(&a);
     if (rc)
         return rc;
     return social_store_relationship(&c->social, account, requester, out, err);

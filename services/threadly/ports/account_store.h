@@ -8,6 +8,7 @@
 #include "lib/base/arena.h"
 #include "lib/base/err.h"
 #include "services/threadly/domain/account.h"
+#include "services/threadly/ports/outbox_store.h"
 
 #include <stddef.h>
 
@@ -17,7 +18,8 @@
 struct account_store_ops {
     /* Stores *acct (id, username, email, password_hash and profile set by the caller).
      * ERR_CONFLICT if the id, the username (case-insensitively) or the email is taken. */
-    int (*insert)(void *ctx, const struct account *acct, struct err *err);
+    int (*insert)(void *ctx, const struct account *acct, const struct outbox_emit *emit,
+                  struct err *err);
     /* Loads account `id`. ERR_NOT_FOUND if absent. */
     int (*get)(void *ctx, uint64_t id, struct arena *a, struct account **out, struct err *err);
     /* Loads accounts ids[0..n) in one round trip: out[i] is account ids[i], or NULL when there
@@ -34,7 +36,8 @@ struct account_store_ops {
                         struct err *err);
     /* Replaces the profile of account acct->id: display_name, note, locked, bot and
      * discoverable (nothing else). ERR_NOT_FOUND if absent. */
-    int (*update_profile)(void *ctx, const struct account *acct, struct err *err);
+    int (*update_profile)(void *ctx, const struct account *acct, const struct outbox_emit *emit,
+                          struct err *err);
     /* Number of accounts. */
     int (*count)(void *ctx, int64_t *out, struct err *err);
     /* Number of statuses: the sum of every account's statuses_count, which the status store
@@ -49,9 +52,9 @@ struct account_store {
 };
 
 static inline int account_store_insert(struct account_store *s, const struct account *acct,
-                                       struct err *err)
+                                       const struct outbox_emit *emit, struct err *err)
 {
-    return s->ops->insert(s->ctx, acct, err);
+    return s->ops->insert(s->ctx, acct, emit, err);
 }
 
 static inline int account_store_get(struct account_store *s, uint64_t id, struct arena *a,
@@ -87,9 +90,9 @@ static inline int account_store_get_by_email(struct account_store *s, const char
 }
 
 static inline int account_store_update_profile(struct account_store *s, const struct account *acct,
-                                               struct err *err)
+                                               const struct outbox_emit *emit, struct err *err)
 {
-    return s->ops->update_profile(s->ctx, acct, err);
+    return s->ops->update_profile(s->ctx, acct, emit, err);
 }
 
 static inline int account_store_count(struct account_store *s, int64_t *out, struct err *err)

@@ -7,6 +7,7 @@
 
 #include "lib/base/arena.h"
 #include "lib/base/err.h"
+#include "services/threadly/ports/outbox_store.h"
 #include "services/threadly/ports/status_store.h"
 
 #include <stdbool.h>
@@ -44,20 +45,21 @@ struct social_store_ops {
     /* Makes follower follow followee (requested: a pending request instead). Row id `id`.
      * Idempotent: an existing follow or request is left as it is and *created is false. */
     int (*follow)(void *ctx, uint64_t id, uint64_t follower, uint64_t followee, bool requested,
-                  int64_t at_ms, bool *created, struct err *err);
+                  int64_t at_ms, bool *created, const struct outbox_emit *emit, struct err *err);
     /* Turns a pending request into a follow. ERR_NOT_FOUND if there is no request. */
-    int (*accept)(void *ctx, uint64_t follower, uint64_t followee, struct err *err);
+    int (*accept)(void *ctx, uint64_t follower, uint64_t followee, const struct outbox_emit *emit,
+                  struct err *err);
     /* Removes a follow or a request. Idempotent; *removed says whether there was one. */
     int (*unfollow)(void *ctx, uint64_t follower, uint64_t followee, bool *removed,
-                    struct err *err);
+                    const struct outbox_emit *emit, struct err *err);
     int (*relationship)(void *ctx, uint64_t a, uint64_t b, struct relationship *out,
                         struct err *err);
     /* Favourites status_id for account_id. Idempotent (*created false if it existed).
      * ERR_NOT_FOUND if the status is absent. */
     int (*favourite)(void *ctx, uint64_t id, uint64_t account_id, uint64_t status_id, int64_t at_ms,
-                     bool *created, struct err *err);
+                     bool *created, const struct outbox_emit *emit, struct err *err);
     int (*unfavourite)(void *ctx, uint64_t account_id, uint64_t status_id, bool *removed,
-                       struct err *err);
+                       const struct outbox_emit *emit, struct err *err);
     int (*favourited)(void *ctx, uint64_t account_id, uint64_t status_id, bool *out,
                       struct err *err);
     /* Sets out[i] to whether account_id favourited status_ids[i], for i < n, in one round trip.
@@ -83,21 +85,23 @@ struct social_store {
 
 static inline int social_store_follow(struct social_store *s, uint64_t id, uint64_t follower,
                                       uint64_t followee, bool requested, int64_t at_ms,
-                                      bool *created, struct err *err)
+                                      bool *created, const struct outbox_emit *emit,
+                                      struct err *err)
 {
-    return s->ops->follow(s->ctx, id, follower, followee, requested, at_ms, created, err);
+    return s->ops->follow(s->ctx, id, follower, followee, requested, at_ms, created, emit, err);
 }
 
 static inline int social_store_accept(struct social_store *s, uint64_t follower, uint64_t followee,
-                                      struct err *err)
+                                      const struct outbox_emit *emit, struct err *err)
 {
-    return s->ops->accept(s->ctx, follower, followee, err);
+    return s->ops->accept(s->ctx, follower, followee, emit, err);
 }
 
 static inline int social_store_unfollow(struct social_store *s, uint64_t follower,
-                                        uint64_t followee, bool *removed, struct err *err)
+                                        uint64_t followee, bool *removed,
+                                        const struct outbox_emit *emit, struct err *err)
 {
-    return s->ops->unfollow(s->ctx, follower, followee, removed, err);
+    return s->ops->unfollow(s->ctx, follower, followee, removed, emit, err);
 }
 
 static inline int social_store_relationship(struct social_store *s, uint64_t a, uint64_t b,
@@ -108,15 +112,16 @@ static inline int social_store_relationship(struct social_store *s, uint64_t a, 
 
 static inline int social_store_favourite(struct social_store *s, uint64_t id, uint64_t account_id,
                                          uint64_t status_id, int64_t at_ms, bool *created,
-                                         struct err *err)
+                                         const struct outbox_emit *emit, struct err *err)
 {
-    return s->ops->favourite(s->ctx, id, account_id, status_id, at_ms, created, err);
+    return s->ops->favourite(s->ctx, id, account_id, status_id, at_ms, created, emit, err);
 }
 
 static inline int social_store_unfavourite(struct social_store *s, uint64_t account_id,
-                                           uint64_t status_id, bool *removed, struct err *err)
+                                           uint64_t status_id, bool *removed,
+                                           const struct outbox_emit *emit, struct err *err)
 {
-    return s->ops->unfavourite(s->ctx, account_id, status_id, removed, err);
+    return s->ops->unfavourite(s->ctx, account_id, status_id, removed, emit, err);
 }
 
 static inline int social_store_favourited(struct social_store *s, uint64_t account_id,

@@ -8,6 +8,7 @@
 #include "lib/base/arena.h"
 #include "lib/base/err.h"
 #include "services/threadly/domain/status.h"
+#include "services/threadly/ports/outbox_store.h"
 
 /* Mastodon's pagination: results are newest first, at most limit of them.
  * max_id: only ids < max_id. since_id: only ids > since_id, newest page.
@@ -42,12 +43,13 @@ struct status_store_ops {
     /* Stores *s with its mentions and tags, increments the author's statuses_count, sets
      * last_status_at_ms to created_at_ms, and increments the parent's replies_count.
      * ERR_CONFLICT if the id is taken; ERR_NOT_FOUND if in_reply_to_id is set but absent. */
-    int (*insert)(void *ctx, const struct status *s, struct err *err);
+    int (*insert)(void *ctx, const struct status *s, const struct outbox_emit *emit,
+                  struct err *err);
     /* Loads status `id`. ERR_NOT_FOUND if absent. */
     int (*get)(void *ctx, uint64_t id, struct arena *a, struct status **out, struct err *err);
     /* Deletes status `id` (and its mentions, tags and favourites), decrementing the counters
      * insert incremented. Replies to it stay, as in Mastodon. ERR_NOT_FOUND if absent. */
-    int (*remove)(void *ctx, uint64_t id, struct err *err);
+    int (*remove)(void *ctx, uint64_t id, const struct outbox_emit *emit, struct err *err);
     /* Direct replies to `id`, oldest first (for the context of a thread). */
     int (*replies)(void *ctx, uint64_t id, struct arena *a, struct status_list *out,
                    struct err *err);
@@ -63,9 +65,9 @@ struct status_store {
 };
 
 static inline int status_store_insert(struct status_store *s, const struct status *st,
-                                      struct err *err)
+                                      const struct outbox_emit *emit, struct err *err)
 {
-    return s->ops->insert(s->ctx, st, err);
+    return s->ops->insert(s->ctx, st, emit, err);
 }
 
 static inline int status_store_get(struct status_store *s, uint64_t id, struct arena *a,
@@ -74,9 +76,10 @@ static inline int status_store_get(struct status_store *s, uint64_t id, struct a
     return s->ops->get(s->ctx, id, a, out, err);
 }
 
-static inline int status_store_remove(struct status_store *s, uint64_t id, struct err *err)
+static inline int status_store_remove(struct status_store *s, uint64_t id,
+                                      const struct outbox_emit *emit, struct err *err)
 {
-    return s->ops->remove(s->ctx, id, err);
+    return s->ops->remove(s->ctx, id, emit, err);
 }
 
 static inline int status_store_replies(struct status_store *s, uint64_t id, struct arena *a,

@@ -5,13 +5,15 @@
 #define SERVICES_THREADLY_PORTS_TOKEN_STORE_H
 
 #include "lib/base/err.h"
+#include "services/threadly/ports/outbox_store.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
 struct token_store_ops {
     /* Records jti as revoked at at_ms. Revoking twice is not an error. */
-    int (*revoke)(void *ctx, uint64_t jti, uint64_t account_id, int64_t at_ms, struct err *err);
+    int (*revoke)(void *ctx, uint64_t jti, uint64_t account_id, int64_t at_ms,
+                  const struct outbox_emit *emit, struct err *err);
     /* Sets *revoked. */
     int (*is_revoked)(void *ctx, uint64_t jti, bool *revoked, struct err *err);
     void (*close)(void *ctx);
@@ -23,9 +25,9 @@ struct token_store {
 };
 
 static inline int token_store_revoke(struct token_store *s, uint64_t jti, uint64_t account_id,
-                                     int64_t at_ms, struct err *err)
+                                     int64_t at_ms, const struct outbox_emit *emit, struct err *err)
 {
-    return s->ops->revoke(s->ctx, jti, account_id, at_ms, err);
+    return s->ops->revoke(s->ctx, jti, account_id, at_ms, emit, err);
 }
 
 static inline int token_store_is_revoked(struct token_store *s, uint64_t jti, bool *revoked,

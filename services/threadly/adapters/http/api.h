@@ -10,6 +10,7 @@
 #include "services/threadly/app/auth.h"
 #include "services/threadly/domain/account.h"
 #include "services/threadly/domain/instance.h"
+#include "services/threadly/ports/event_encoder.h"
 
 struct ratelimit;
 
@@ -65,7 +66,8 @@ void api_send_account(struct api *api, struct http_res *res, const struct accoun
  * Not to be copied after init. */
 struct status_renderer {
     struct api *api;
-    struct http_req *req;
+    struct http_req *req; /* NULL when rendering outside a request (event snapshots) */
+    struct arena *a;      /* the request's, or the one given to init_arena */
     uint64_t viewer;
     struct buf out;
     struct jsonw w; /* writes into out */
@@ -84,6 +86,11 @@ struct status_renderer {
 
 void api_status_renderer_init(struct status_renderer *r, struct api *api, struct http_req *req,
                               uint64_t viewer);
+/* The same outside of a request, for an anonymous viewer, with memory from a. */
+void api_status_renderer_init_arena(struct status_renderer *r, struct api *api, struct arena *a);
+/* Makes account id known to r (acct NULL: there is no such account), so statuses by or
+ * mentioning it are rendered without fetching it from the store. */
+void api_status_renderer_know(struct status_renderer *r, uint64_t id, const struct account *acct);
 /* Frees what is left of the body (nothing after api_status_renderer_send). */
 void api_status_renderer_release(struct status_renderer *r);
 /* Answers 200 with the body rendered so far, taking its memory. */
@@ -114,5 +121,9 @@ void accounts_http_register(struct http_server *s, struct api *api);
 void statuses_http_register(struct http_server *s, struct api *api);
 void authorize_http_register(struct http_server *s, struct api *api);
 void social_http_register(struct http_server *s, struct api *api);
+
+/* The event_encoder port on this adapter's renderer (event_encoder_http.c); api must outlive
+ * it. */
+struct event_encoder event_encoder_http(struct api *api);
 
 #endif

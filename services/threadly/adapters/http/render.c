@@ -12,15 +12,37 @@
 
 static const char *const visibility_names[] = {"public", "unlisted", "private", "direct"};
 
+static struct rendered_account *account_find(struct status_renderer *r, uint64_t id);
+static void *reserve(struct arena *a, void *items, size_t n, size_t *cap, size_t more, size_t size);
+
 void api_status_renderer_init(struct status_renderer *r, struct api *api, struct http_req *req,
                               uint64_t viewer)
 {
     memset(r, 0, sizeof(*r));
     r->api = api;
     r->req = req;
+    r->a = http_req_arena(req);
     r->viewer = viewer;
     buf_init(&r->out);
     jsonw_init(&r->w, &r->out);
+}
+
+void api_status_renderer_init_arena(struct status_renderer *r, struct api *api, struct arena *a)
+{
+    memset(r, 0, sizeof(*r));
+    r->api = api;
+    r->a = a;
+    buf_init(&r->out);
+    jsonw_init(&r->w, &r->out);
+}
+
+void api_status_renderer_know(struct status_renderer *r, uint64_t id, const struct account *acct)
+{
+    if (account_find(r, id))
+        return;
+    r->accounts =
+        reserve(r->a, r->accounts, r->naccounts, &r->accounts_cap, 1, sizeof(*r->accounts));
+    r->accounts[r->naccounts++] = (struct rendered_account){id, (struct account *)acct, 0, 0};
 }
 
 void api_status_renderer_release(struct status_renderer *r)
@@ -81,7 +103,7 @@ static void *reserve(struct arena *a, void *items, size_t n, size_t *cap, size_t
 static int prefetch(struct status_renderer *r, const struct status *statuses, size_t n,
                     struct err *err)
 {
-    struct arena *a = http_req_arena(r->req);
+    struct arena *a = r->a;
     size_t want = 0, k = 0;
     int rc;
     if (n == 0)

@@ -38,7 +38,8 @@ static void account_copy_to_arena(const struct account *src, struct arena *a, st
     *out = dst;
 }
 
-static int account_store_mem_insert(void *ctx, const struct account *acct, struct err *err)
+static int account_store_mem_insert(void *ctx, const struct account *acct,
+                                    const struct outbox_emit *emit, struct err *err)
 {
     struct mem_db *s = ctx;
     ASSERT(acct->username && acct->email && acct->password_hash);
@@ -67,6 +68,8 @@ static int account_store_mem_insert(void *ctx, const struct account *acct, struc
     dst->display_name = xstrdup(or_empty(acct->display_name));
     dst->note = xstrdup(or_empty(acct->note));
     dst->password_hash = xstrdup(acct->password_hash);
+    struct outbox_change ch = {0};
+    mem_db_outbox_write(s, emit, &ch);
 out:
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -155,7 +158,8 @@ static void replace(const char **field, const char *value)
     *field = xstrdup(value ? value : "");
 }
 
-static int account_store_mem_update_profile(void *ctx, const struct account *acct, struct err *err)
+static int account_store_mem_update_profile(void *ctx, const struct account *acct,
+                                            const struct outbox_emit *emit, struct err *err)
 {
     struct mem_db *s = ctx;
     int rc = 0;
@@ -169,6 +173,8 @@ static int account_store_mem_update_profile(void *ctx, const struct account *acc
         o->locked = acct->locked;
         o->bot = acct->bot;
         o->discoverable = acct->discoverable;
+        struct outbox_change ch = {0};
+        mem_db_outbox_write(s, emit, &ch);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;

@@ -44,6 +44,13 @@ void mem_db_free(struct mem_db *db)
     free(db->statuses);
     free(db->follows);
     free(db->favourites);
+    free(db->revoked);
+    for (size_t i = 0; i < db->noutbox; i++) {
+        free((char *)db->outbox[i].event.type);
+        free((char *)db->outbox[i].event.key);
+        free((char *)db->outbox[i].event.data);
+    }
+    free(db->outbox);
     pthread_mutex_destroy(&db->mu);
     free(db);
 }
@@ -111,4 +118,22 @@ size_t mem_db_page(struct mem_row *rows, size_t n, const struct page *page)
     if (page->min_id)
         memmove(rows, rows + (k - limit), limit * sizeof(*rows));
     return limit;
+}
+
+void mem_db_outbox_write(struct mem_db *db, const struct outbox_emit *emit,
+                         const struct outbox_change *ch)
+{
+    struct event ev[OUTBOX_EVENTS_MAX];
+    size_t n = outbox_emit_build(emit, ch, ev);
+    for (size_t i = 0; i < n; i++) {
+        MEM_DB_RESERVE(db->outbox, db->noutbox, db->outbox_cap);
+        struct outbox_row *r = &db->outbox[db->noutbox];
+        r->seq = ++db->noutbox;
+        r->event = ev[i];
+        r->event.producer = NULL;
+        r->event.type = xstrdup(ev[i].type);
+        r->event.key = xstrdup(ev[i].key);
+        r->event.data = xstrdup(ev[i].data);
+        r->sent_at_ms = 0;
+    }
 }

@@ -20,6 +20,11 @@ struct mem_favourite {
     int64_t at_ms;
 };
 
+struct mem_revoked_token {
+    uint64_t jti, account_id;
+    int64_t at_ms;
+};
+
 struct mem_db {
     pthread_mutex_t mu;       /* guards everything below */
     struct account *accounts; /* strings owned (xstrdup) */
@@ -30,6 +35,10 @@ struct mem_db {
     size_t nfollows, follows_cap;
     struct mem_favourite *favourites;
     size_t nfavourites, favourites_cap;
+    struct mem_revoked_token *revoked;
+    size_t nrevoked, revoked_cap;
+    struct outbox_row *outbox; /* seq = index + 1; strings owned */
+    size_t noutbox, outbox_cap;
 };
 
 /* Makes room for one more item in the array arr of n used out of cap. */
@@ -48,6 +57,11 @@ struct status *mem_db_status(struct mem_db *db, uint64_t id);
 void mem_db_status_free(struct status *s);
 /* Copies *src, its strings and arrays into the arena. */
 void mem_db_status_copy(const struct status *src, struct arena *a, struct status *dst);
+
+/* Builds emit's events for change ch (nothing for a NULL emit) and appends copies of them to
+ * the outbox, in the critical section of the change. */
+void mem_db_outbox_write(struct mem_db *db, const struct outbox_emit *emit,
+                         const struct outbox_change *ch);
 
 /* A candidate of a paged list: its cursor id and the index of what it lists. */
 struct mem_row {

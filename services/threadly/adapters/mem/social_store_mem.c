@@ -38,7 +38,8 @@ static void social_store_mem_count(struct mem_db *db, uint64_t follower, uint64_
 }
 
 static int social_store_mem_follow(void *ctx, uint64_t id, uint64_t follower, uint64_t followee,
-                                   bool requested, int64_t at_ms, bool *created, struct err *err)
+                                   bool requested, int64_t at_ms, bool *created,
+                                   const struct outbox_emit *emit, struct err *err)
 {
     struct mem_db *db = ctx;
     ASSERT(id >= 1 && id <= INT64_MAX);
@@ -58,12 +59,15 @@ static int social_store_mem_follow(void *ctx, uint64_t id, uint64_t follower, ui
     if (!requested)
         social_store_mem_count(db, follower, followee, 1);
     *created = true;
+    struct outbox_change ch = {.row_id = id};
+    mem_db_outbox_write(db, emit, &ch);
 out:
     pthread_mutex_unlock(&db->mu);
     return rc;
 }
 
-static int social_store_mem_accept(void *ctx, uint64_t follower, uint64_t followee, struct err *err)
+static int social_store_mem_accept(void *ctx, uint64_t follower, uint64_t followee,
+                                   const struct outbox_emit *emit, struct err *err)
 {
     struct mem_db *db = ctx;
     int rc = 0;
@@ -72,6 +76,8 @@ static int social_store_mem_accept(void *ctx, uint64_t follower, uint64_t follow
     if (f && f->requested) {
         f->requested = false;
         social_store_mem_count(db, follower, followee, 1);
+        struct outbox_change ch = {.row_id = f->id, .was_request = true};
+        mem_db_outbox_write(db, emit, &ch);
     } else {
         rc = err_set(err, ERR_NOT_FOUND, "no follow request from %" PRIu64 " to %" PRIu64, follower,
                      followee);
@@ -81,7 +87,7 @@ static int social_store_mem_accept(void *ctx, uint64_t follower, uint64_t follow
 }
 
 static int social_store_mem_unfollow(void *ctx, uint64_t follower, uint64_t followee, bool *removed,
-                                     struct err *err)
+                                     const struct outbox_emit *emit, struct err *err)
 {
     struct mem_db *db = ctx;
     (void)err;
@@ -91,7 +97,9 @@ static int social_store_mem_unfollow(void *ctx, uint64_t follower, uint64_t foll
     if (f) {
         if (!f->requested)
             social_store_mem_count(db, follower, followee, -1);
+        struct outbox_change ch = {.row_id = f->id, .was_request = f->requested};
         *f = db->follows[--db->nfollows];
+        mem_db_outbox_write(db, emit, &ch);
     }
     pthread_mutex_unlock(&db->mu);
     return 0;
@@ -117,7 +125,7 @@ static int social_store_mem_relationship(void *ctx, uint64_t a, uint64_t b,
 
 static int social_store_mem_favourite(void *ctx, uint64_t id, uint64_t account_id,
                                       uint64_t status_id, int64_t at_ms, bool *created,
-                                      struct err *err)
+                                      const struct outbox_emit *emit, struct err *err)
 {
     struct mem_db *db = ctx;
     ASSERT(id >= 1 && id <= INT64_MAX);
@@ -141,13 +149,16 @@ static int social_store_mem_favourite(void *ctx, uint64_t id, uint64_t account_i
     db->favourites[db->nfavourites++] = (struct mem_favourite){id, account_id, status_id, at_ms};
     s->favourites_count++;
     *created = true;
+    struct outbox_change ch = {.row_id = id};
+    mem_db_outbox_write(db, emit, &ch);
 out:
     pthread_mutex_unlock(&db->mu);
     return rc;
 }
 
 static int social_store_mem_unfavourite(void *ctx, uint64_t account_id, uint64_t status_id,
-                                        bool *removed, struct err *err)
+                                        bool *removed, const struct outbox_emit *emit,
+                                        struct err *err)
 {
     struct mem_db *db = ctx;
     (void)err;
@@ -155,7 +166,9 @@ static int social_store_mem_unfavourite(void *ctx, uint64_t account_id, uint64_t
     struct mem_favourite *fav = social_store_mem_find_favourite(db, account_id, status_id);
     *removed = fav != NULL;
     if (fav) {
+        struct outbox_change ch = {.row_id = fav->id};
         *fav = db->favourites[--db->nfavourites];
+        mem_db_outbox_write(db, emit, &ch);
         struct status *s = mem_db_status(db, status_id);
         if (s)
             s->favourites_count--;

@@ -35,7 +35,8 @@ static void status_store_mem_own(const struct status *src, struct status *dst)
     dst->tags = (const char *const *)tags;
 }
 
-static int status_store_mem_insert(void *ctx, const struct status *st, struct err *err)
+static int status_store_mem_insert(void *ctx, const struct status *st,
+                                   const struct outbox_emit *emit, struct err *err)
 {
     struct mem_db *db = ctx;
     ASSERT(st->id >= 1 && st->id <= INT64_MAX && st->text && st->content);
@@ -59,6 +60,8 @@ static int status_store_mem_insert(void *ctx, const struct status *st, struct er
         /* The reserve may move the array: parent is not used past this point. */
         MEM_DB_RESERVE(db->statuses, db->nstatuses, db->statuses_cap);
         status_store_mem_own(st, &db->statuses[db->nstatuses++]);
+        struct outbox_change ch = {0};
+        mem_db_outbox_write(db, emit, &ch);
     }
     pthread_mutex_unlock(&db->mu);
     return rc;
@@ -81,7 +84,8 @@ static int status_store_mem_get(void *ctx, uint64_t id, struct arena *a, struct 
     return rc;
 }
 
-static int status_store_mem_remove(void *ctx, uint64_t id, struct err *err)
+static int status_store_mem_remove(void *ctx, uint64_t id, const struct outbox_emit *emit,
+                                   struct err *err)
 {
     struct mem_db *db = ctx;
     int rc = 0;
@@ -104,6 +108,8 @@ static int status_store_mem_remove(void *ctx, uint64_t id, struct err *err)
     db->nfavourites = k;
     mem_db_status_free(s);
     *s = db->statuses[--db->nstatuses]; /* order does not matter: lists sort */
+    struct outbox_change ch = {0};
+    mem_db_outbox_write(db, emit, &ch);
 out:
     pthread_mutex_unlock(&db->mu);
     return rc;

@@ -6,6 +6,7 @@
 
 #include "services/threadly/ports/account_store.h"
 #include "services/threadly/ports/app_store.h"
+#include "services/threadly/ports/outbox_store.h"
 #include "services/threadly/ports/social_store.h"
 #include "services/threadly/ports/status_store.h"
 #include "services/threadly/ports/token_store.h"
@@ -22,9 +23,12 @@ void mem_db_free(struct mem_db *db);
 struct account_store account_store_mem(struct mem_db *db);
 struct status_store status_store_mem(struct mem_db *db);
 struct social_store social_store_mem(struct mem_db *db);
+struct token_store token_store_mem(struct mem_db *db);
+struct outbox_store outbox_store_mem(struct mem_db *db);
 
 /* Each returns a new, empty store of its own; its close() frees everything it holds.
- * account_store_mem_new() is a store on a private mem_db that close() frees. */
+ * account_store_mem_new() and token_store_mem_new() are stores on a private mem_db that close()
+ * frees. */
 struct account_store account_store_mem_new(void);
 struct app_store app_store_mem_new(void);
 struct token_store token_store_mem_new(void);

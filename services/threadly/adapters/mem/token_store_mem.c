@@ -1,66 +1,53 @@
-/* token_store_mem.c - revoked token ids in memory: an array under a mutex. The first
- * revocation of a jti is kept, as the sqlite adapter's ON CONFLICT DO NOTHING does. */
+/* token_store_mem.c - revoked token ids in memory: an array of a mem_db, under its mutex, so a
+ * revocation and its event are one critical section. The first revocation of a jti is kept, as
+ * the sqlite adapter's ON CONFLICT DO NOTHING does. */
 #include "lib/base/xalloc.h"
-#include "services/threadly/adapters/mem/stores_mem.h"
+#include "services/threadly/adapters/mem/db_mem.h"
 
-#include <pthread.h>
-
-struct revoked_token {
-    uint64_t jti;
-    uint64_t account_id;
-    int64_t at_ms;
-};
-
-struct token_store_mem {
-    pthread_mutex_t mu;
-    struct revoked_token *items;
-    size_t n, cap;
-};
-
-/* Caller holds s->mu. */
-static bool token_store_mem_has(const struct token_store_mem *s, uint64_t jti)
+/* Caller holds db->mu. */
+static bool token_store_mem_has(const struct mem_db *db, uint64_t jti)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (s->items[i].jti == jti)
+    for (size_t i = 0; i < db->nrevoked; i++)
+        if (db->revoked[i].jti == jti)
             return true;
     return false;
 }
 
 static int token_store_mem_revoke(void *ctx, uint64_t jti, uint64_t account_id, int64_t at_ms,
-                                  struct err *err)
+                                  const struct outbox_emit *emit, struct err *err)
 {
-    struct token_store_mem *s = ctx;
+    struct mem_db *db = ctx;
     (void)err;
-    pthread_mutex_lock(&s->mu);
-    if (!token_store_mem_has(s, jti)) {
-        if (s->n == s->cap) {
-            s->cap = s->cap ? s->cap * 2 : 16;
-            s->items = xrealloc(s->items, s->cap * sizeof(*s->items));
-        }
-        s->items[s->n++] = (struct revoked_token){jti, account_id, at_ms};
+    pthread_mutex_lock(&db->mu);
+    if (!token_store_mem_has(db, jti)) {
+        MEM_DB_RESERVE(db->revoked, db->nrevoked, db->revoked_cap);
+        db->revoked[db->nrevoked++] = (struct mem_revoked_token){jti, account_id, at_ms};
+        struct outbox_change ch = {0};
+        mem_db_outbox_write(db, emit, &ch);
     }
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&db->mu);
     return 0;
 }
 
 static int token_store_mem_is_revoked(void *ctx, uint64_t jti, bool *revoked, struct err *err)
 {
-    struct token_store_mem *s = ctx;
+    struct mem_db *db = ctx;
     (void)err;
-    pthread_mutex_lock(&s->mu);
-    *revoked = token_store_mem_has(s, jti);
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&db->mu);
+    *revoked = token_store_mem_has(db, jti);
+    pthread_mutex_unlock(&db->mu);
     return 0;
 }
 
 static void token_store_mem_close(void *ctx)
 {
-    struct token_store_mem *s = ctx;
-    if (!s)
-        return;
-    free(s->items);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
+    (void)ctx; /* the tokens belong to the mem_db */
+}
+
+/* token_store_mem_new's store owns its private mem_db. */
+static void token_store_mem_close_owned(void *ctx)
+{
+    mem_db_free(ctx);
 }
 
 static const struct token_store_ops token_store_mem_ops = {
@@ -69,9 +56,18 @@ static const struct token_store_ops token_store_mem_ops = {
     .close = token_store_mem_close,
 };
 
+static const struct token_store_ops token_store_mem_owned_ops = {
+    .revoke = token_store_mem_revoke,
+    .is_revoked = token_store_mem_is_revoked,
+    .close = token_store_mem_close_owned,
+};
+
+struct token_store token_store_mem(struct mem_db *db)
+{
+    return (struct token_store){&token_store_mem_ops, db};
+}
+
 struct token_store token_store_mem_new(void)
 {
-    struct token_store_mem *s = xcalloc(1, sizeof(*s));
-    pthread_mutex_init(&s->mu, NULL);
-    return (struct token_store){&token_store_mem_ops, s};
+    return (struct token_store){&token_store_mem_owned_ops, mem_db_new()};
 }

@@ -25,8 +25,10 @@ static const char SQL_UPDATE_PROFILE[] =
     "UPDATE accounts SET display_name = $1, note = $2, locked = $3, bot = $4, discoverable = $5 "
     "WHERE id = $6";
 
-static int account_store_pgsql_insert(void *ctx, const struct account *acct, struct err *err)
+static int account_store_pgsql_insert(void *ctx, const struct account *acct,
+                                      const struct outbox_emit *emit, struct err *err)
 {
+    struct outbox_change ch = {0};
     ASSERT(acct->username && acct->email && acct->password_hash);
     struct pgsql_params p = {0};
     pgsql_params_int64(&p, (int64_t)acct->id);
@@ -43,7 +45,13 @@ static int account_store_pgsql_insert(void *ctx, const struct account *acct, str
     pgsql_params_int64(&p, acct->followers_count);
     pgsql_params_int64(&p, acct->following_count);
     pgsql_params_int64(&p, acct->last_status_at_ms);
-    return pgsql_db_query(ctx, SQL_INSERT, &p, NULL, NULL, "account insert", err);
+    int rc = pgsql_db_begin(ctx, err);
+    if (rc != 0)
+        return rc;
+    rc = pgsql_db_query(ctx, SQL_INSERT, &p, NULL, NULL, "account insert", err);
+    if (rc == 0)
+        rc = outbox_pgsql_write(ctx, emit, &ch, err);
+    return pgsql_db_finish(ctx, rc, err);
 }
 
 /* Copies row `row` of r (selecting ACCOUNT_COLUMNS) into the arena. */
@@ -137,8 +145,9 @@ static int account_store_pgsql_get_by_email(void *ctx, const char *email, struct
 }
 
 static int account_store_pgsql_update_profile(void *ctx, const struct account *acct,
-                                              struct err *err)
+                                              const struct outbox_emit *emit, struct err *err)
 {
+    struct outbox_change ch = {0};
     struct pgsql_params p = {0};
     pgsql_params_text(&p, acct->display_name);
     pgsql_params_text(&p, acct->note);
@@ -147,10 +156,15 @@ static int account_store_pgsql_update_profile(void *ctx, const struct account *a
     pgsql_params_bool(&p, acct->discoverable);
     pgsql_params_int64(&p, (int64_t)acct->id);
     int64_t changed = 0;
-    int rc = pgsql_db_query(ctx, SQL_UPDATE_PROFILE, &p, NULL, &changed, "account update", err);
+    int rc = pgsql_db_begin(ctx, err);
+    if (rc != 0)
+        return rc;
+    rc = pgsql_db_query(ctx, SQL_UPDATE_PROFILE, &p, NULL, &changed, "account update", err);
     if (rc == 0 && changed == 0)
         rc = err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", acct->id);
-    return rc;
+    if (rc == 0)
+        rc = outbox_pgsql_write(ctx, emit, &ch, err);
+    return pgsql_db_finish(ctx, rc, err);
 }
 
 /* Runs a one-number query. */

@@ -12,9 +12,10 @@ static const char SQL_FOLLOW[] =
     "INSERT INTO follows (id, follower_id, followee_id, requested, created_at_ms) "
     "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (follower_id, followee_id) DO NOTHING";
 static const char SQL_ACCEPT[] = "UPDATE follows SET requested = FALSE "
-                                 "WHERE follower_id = $1 AND followee_id = $2 AND requested = TRUE";
+                                 "WHERE follower_id = $1 AND followee_id = $2 AND requested = TRUE "
+                                 "RETURNING id";
 static const char SQL_UNFOLLOW[] =
-    "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2 RETURNING requested";
+    "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2 RETURNING requested, id";
 /* Both accounts in one statement, which locks them in index order: two opposite follows at
  * once cannot deadlock. $1: delta, $2: follower, $3: followee. */
 static const char SQL_FOLLOW_COUNTS[] =
@@ -31,7 +32,7 @@ static const char SQL_FAVOURITE[] =
     "INSERT INTO favourites (id, account_id, status_id, created_at_ms) VALUES ($1, $2, $3, $4) "
     "ON CONFLICT (account_id, status_id) DO NOTHING";
 static const char SQL_UNFAVOURITE[] =
-    "DELETE FROM favourites WHERE account_id = $1 AND status_id = $2";
+    "DELETE FROM favourites WHERE account_id = $1 AND status_id = $2 RETURNING id";
 static const char SQL_FAVOURITES_ADD[] =
     "UPDATE statuses SET favourites_count = favourites_count + $1 WHERE id = $2";
 static const char SQL_FAVOURITED[] =
@@ -84,7 +85,8 @@ static int social_store_pgsql_count(struct pgsql_db *db, uint64_t follower, uint
 }
 
 static int social_store_pgsql_follow(void *ctx, uint64_t id, uint64_t follower, uint64_t followee,
-                                     bool requested, int64_t at_ms, bool *created, struct err *err)
+                                     bool requested, int64_t at_ms, bool *created,
+                                     const struct outbox_emit *emit, struct err *err)
 {
     struct pgsql_db *db = ctx;
     ASSERT(id >= 1 && id <= INT64_MAX);
@@ -104,31 +106,44 @@ static int social_store_pgsql_follow(void *ctx, uint64_t id, uint64_t follower, 
         err_set(err, ERR_CONFLICT, "follow %" PRIu64 " exists", id);
     if (rc == 0 && changed && !requested)
         rc = social_store_pgsql_count(db, follower, followee, 1, err);
+    struct outbox_change ch = {.row_id = id};
+    if (rc == 0 && changed)
+        rc = outbox_pgsql_write(db, emit, &ch, err);
     rc = pgsql_db_finish(db, rc, err);
     *created = rc == 0 && changed;
     return rc;
 }
 
 static int social_store_pgsql_accept(void *ctx, uint64_t follower, uint64_t followee,
-                                     struct err *err)
+                                     const struct outbox_emit *emit, struct err *err)
 {
     struct pgsql_db *db = ctx;
     int rc = pgsql_db_begin(db, err);
     if (rc != 0)
         return rc;
     int64_t v[] = {(int64_t)follower, (int64_t)followee};
-    int64_t changed = 0;
-    rc = pgsql_db_query_ids(db, SQL_ACCEPT, v, 2, NULL, &changed, "follow accept", err);
+    struct pg_result *r = NULL;
+    struct outbox_change ch = {.was_request = true};
+    bool changed = false;
+    rc = pgsql_db_query_ids(db, SQL_ACCEPT, v, 2, &r, NULL, "follow accept", err);
+    if (rc == 0) {
+        changed = pgsql_ntuples(r) > 0;
+        ch.row_id = changed ? (uint64_t)pgsql_int64(r, 0, 0) : 0;
+        pgsql_db_clear(r);
+    }
     if (rc == 0 && !changed)
         rc = err_set(err, ERR_NOT_FOUND, "no follow request from %" PRIu64 " to %" PRIu64, follower,
                      followee);
     if (rc == 0)
         rc = social_store_pgsql_count(db, follower, followee, 1, err);
+    if (rc == 0)
+        rc = outbox_pgsql_write(db, emit, &ch, err);
     return pgsql_db_finish(db, rc, err);
 }
 
 static int social_store_pgsql_unfollow(void *ctx, uint64_t follower, uint64_t followee,
-                                       bool *removed, struct err *err)
+                                       bool *removed, const struct outbox_emit *emit,
+                                       struct err *err)
 {
     struct pgsql_db *db = ctx;
     *removed = false;
@@ -138,14 +153,19 @@ static int social_store_pgsql_unfollow(void *ctx, uint64_t follower, uint64_t fo
     int64_t v[] = {(int64_t)follower, (int64_t)followee};
     struct pg_result *r = NULL;
     bool found = false, requested = false;
+    struct outbox_change ch = {0};
     rc = pgsql_db_query_ids(db, SQL_UNFOLLOW, v, 2, &r, NULL, "unfollow", err);
     if (rc == 0) {
         found = pgsql_ntuples(r) > 0;
         requested = found && pgsql_bool(r, 0, 0);
+        ch.row_id = found ? (uint64_t)pgsql_int64(r, 0, 1) : 0;
+        ch.was_request = requested;
         pgsql_db_clear(r);
     }
     if (rc == 0 && found && !requested)
         rc = social_store_pgsql_count(db, follower, followee, -1, err);
+    if (rc == 0 && found)
+        rc = outbox_pgsql_write(db, emit, &ch, err);
     rc = pgsql_db_finish(db, rc, err);
     *removed = rc == 0 && found;
     return rc;
@@ -174,7 +194,7 @@ static int social_store_pgsql_relationship(void *ctx, uint64_t a, uint64_t b,
 
 static int social_store_pgsql_favourite(void *ctx, uint64_t id, uint64_t account_id,
                                         uint64_t status_id, int64_t at_ms, bool *created,
-                                        struct err *err)
+                                        const struct outbox_emit *emit, struct err *err)
 {
     struct pgsql_db *db = ctx;
     ASSERT(id >= 1 && id <= INT64_MAX);
@@ -196,26 +216,39 @@ static int social_store_pgsql_favourite(void *ctx, uint64_t id, uint64_t account
     if (rc == 0 && changed)
         rc =
             pgsql_db_query_ids(db, SQL_FAVOURITES_ADD, inc, 2, NULL, NULL, "favourites_count", err);
+    struct outbox_change ch = {.row_id = id};
+    if (rc == 0 && changed)
+        rc = outbox_pgsql_write(db, emit, &ch, err);
     rc = pgsql_db_finish(db, rc, err);
     *created = rc == 0 && changed;
     return rc;
 }
 
 static int social_store_pgsql_unfavourite(void *ctx, uint64_t account_id, uint64_t status_id,
-                                          bool *removed, struct err *err)
+                                          bool *removed, const struct outbox_emit *emit,
+                                          struct err *err)
 {
     struct pgsql_db *db = ctx;
     *removed = false;
     int rc = pgsql_db_begin(db, err);
     if (rc != 0)
         return rc;
-    int64_t changed = 0;
+    bool changed = false;
+    struct pg_result *r = NULL;
+    struct outbox_change ch = {0};
     int64_t v[] = {(int64_t)account_id, (int64_t)status_id};
-    rc = pgsql_db_query_ids(db, SQL_UNFAVOURITE, v, 2, NULL, &changed, "unfavourite", err);
+    rc = pgsql_db_query_ids(db, SQL_UNFAVOURITE, v, 2, &r, NULL, "unfavourite", err);
+    if (rc == 0) {
+        changed = pgsql_ntuples(r) > 0;
+        ch.row_id = changed ? (uint64_t)pgsql_int64(r, 0, 0) : 0;
+        pgsql_db_clear(r);
+    }
     int64_t dec[] = {-1, (int64_t)status_id};
     if (rc == 0 && changed)
         rc =
             pgsql_db_query_ids(db, SQL_FAVOURITES_ADD, dec, 2, NULL, NULL, "favourites_count", err);
+    if (rc == 0 && changed)
+        rc = outbox_pgsql_write(db, emit, &ch, err);
     rc = pgsql_db_finish(db, rc, err);
     *removed = rc == 0 && changed;
     return rc;

@@ -184,7 +184,8 @@ static int status_store_pgsql_insert_lists(struct pgsql_db *db, const struct sta
     return rc;
 }
 
-static int status_store_pgsql_insert(void *ctx, const struct status *s, struct err *err)
+static int status_store_pgsql_insert(void *ctx, const struct status *s,
+                                     const struct outbox_emit *emit, struct err *err)
 {
     struct pgsql_db *db = ctx;
     ASSERT(s->id >= 1 && s->id <= INT64_MAX && s->text && s->content);
@@ -212,6 +213,9 @@ static int status_store_pgsql_insert(void *ctx, const struct status *s, struct e
     }
     if (rc == 0)
         rc = status_store_pgsql_insert_lists(db, s, err);
+    struct outbox_change ch = {0};
+    if (rc == 0)
+        rc = outbox_pgsql_write(db, emit, &ch, err);
     return pgsql_db_finish(db, rc, err);
 }
 
@@ -232,7 +236,8 @@ static int status_store_pgsql_get(void *ctx, uint64_t id, struct arena *a, struc
     return 0;
 }
 
-static int status_store_pgsql_remove(void *ctx, uint64_t id, struct err *err)
+static int status_store_pgsql_remove(void *ctx, uint64_t id, const struct outbox_emit *emit,
+                                     struct err *err)
 {
     struct pgsql_db *db = ctx;
     int rc = pgsql_db_begin(db, err);
@@ -257,6 +262,9 @@ static int status_store_pgsql_remove(void *ctx, uint64_t id, struct err *err)
         int64_t v[] = {-1, parent};
         rc = pgsql_db_query_ids(db, SQL_REPLIES_ADD, v, 2, NULL, NULL, "status remove parent", err);
     }
+    struct outbox_change ch = {0};
+    if (rc == 0)
+        rc = outbox_pgsql_write(db, emit, &ch, err);
     return pgsql_db_finish(db, rc, err);
 }
 

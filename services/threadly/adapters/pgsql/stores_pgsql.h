@@ -1,5 +1,5 @@
-/* stores_pgsql.h - PostgreSQL adapters of the account, app, token, status and social store
- * ports, on a struct pgsql_db (db_pgsql.h). Thread-safe: each calling thread uses its own
+/* stores_pgsql.h - PostgreSQL adapters of the account, app, token, status, social and outbox
+ * store ports, on a struct pgsql_db (db_pgsql.h). Thread-safe: each calling thread uses its own
  * connection. All SQL is parameterised; results are copied into the caller's arena and no
  * PGresult outlives a call. */
 #ifndef SERVICES_THREADLY_ADAPTERS_PGSQL_STORES_PGSQL_H
@@ -8,6 +8,7 @@
 #include "services/threadly/adapters/pgsql/db_pgsql.h"
 #include "services/threadly/ports/account_store.h"
 #include "services/threadly/ports/app_store.h"
+#include "services/threadly/ports/outbox_store.h"
 #include "services/threadly/ports/social_store.h"
 #include "services/threadly/ports/status_store.h"
 #include "services/threadly/ports/token_store.h"
@@ -19,6 +20,13 @@ struct app_store app_store_pgsql(struct pgsql_db *db);
 struct token_store token_store_pgsql(struct pgsql_db *db);
 struct status_store status_store_pgsql(struct pgsql_db *db);
 struct social_store social_store_pgsql(struct pgsql_db *db);
+struct outbox_store outbox_store_pgsql(struct pgsql_db *db);
+
+/* ---- For the pgsql store adapters only ----
+ * Builds emit's events for change ch (nothing for a NULL emit) and appends them to the outbox
+ * on the calling thread's connection, which must be inside the change's transaction. */
+int outbox_pgsql_write(struct pgsql_db *db, const struct outbox_emit *emit,
+                       const struct outbox_change *ch, struct err *err);
 
 /* ---- Shared by status_store_pgsql.c and social_store_pgsql.c only ----
  * The columns of a status row of `statuses s` (migration 002): mentions as account ids joined

@@ -7,13 +7,21 @@ static const char SQL_REVOKE[] = "INSERT INTO revoked_tokens (jti, account_id, r
 static const char SQL_IS_REVOKED[] = "SELECT 1 FROM revoked_tokens WHERE jti = $1";
 
 static int token_store_pgsql_revoke(void *ctx, uint64_t jti, uint64_t account_id, int64_t at_ms,
-                                    struct err *err)
+                                    const struct outbox_emit *emit, struct err *err)
 {
+    struct outbox_change ch = {0};
     struct pgsql_params p = {0};
     pgsql_params_int64(&p, (int64_t)jti);
     pgsql_params_int64(&p, (int64_t)account_id);
     pgsql_params_int64(&p, at_ms);
-    return pgsql_db_query(ctx, SQL_REVOKE, &p, NULL, NULL, "token revoke", err);
+    int64_t changed = 0;
+    int rc = pgsql_db_begin(ctx, err);
+    if (rc != 0)
+        return rc;
+    rc = pgsql_db_query(ctx, SQL_REVOKE, &p, NULL, &changed, "token revoke", err);
+    if (rc == 0 && changed) /* a repeat changes nothing and emits nothing */
+        rc = outbox_pgsql_write(ctx, emit, &ch, err);
+    return pgsql_db_finish(ctx, rc, err);
 }
 
 static int token_store_pgsql_is_revoked(void *ctx, uint64_t jti, bool *revoked, struct err *err)

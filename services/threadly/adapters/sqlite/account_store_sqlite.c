@@ -24,11 +24,12 @@ static const char SQL_UPDATE_PROFILE[] =
     "UPDATE accounts SET display_name = ?, note = ?, locked = ?, bot = ?, discoverable = ? "
     "WHERE id = ?";
 
-static int account_store_sqlite_insert(void *ctx, const struct account *acct, struct err *err)
+static int account_store_sqlite_insert_row(struct sqlite_db *db, const struct account *acct,
+                                           struct err *err)
 {
     ASSERT(acct->username && acct->email && acct->password_hash);
     sqlite3_stmt *st;
-    int rc = sqlite_db_stmt(ctx, SQL_INSERT, &st, err);
+    int rc = sqlite_db_stmt(db, SQL_INSERT, &st, err);
     if (rc != 0)
         return rc;
     sqlite_db_bind_int64(st, 1, (int64_t)acct->id);
@@ -46,6 +47,19 @@ static int account_store_sqlite_insert(void *ctx, const struct account *acct, st
     sqlite_db_bind_int64(st, 13, acct->following_count);
     sqlite_db_bind_int64(st, 14, acct->last_status_at_ms);
     return sqlite_db_step_done(st, "account insert", NULL, err);
+}
+
+static int account_store_sqlite_insert(void *ctx, const struct account *acct,
+                                       const struct outbox_emit *emit, struct err *err)
+{
+    struct outbox_change ch = {0};
+    int rc = sqlite_db_begin(ctx, "account insert begin", err);
+    if (rc != 0)
+        return rc;
+    rc = account_store_sqlite_insert_row(ctx, acct, err);
+    if (rc == 0)
+        rc = outbox_sqlite_write(ctx, emit, &ch, err);
+    return sqlite_db_finish(ctx, rc, "account insert commit", err);
 }
 
 /* Copies the current row of st (selecting ACCOUNT_COLUMNS) into the arena. */
@@ -153,12 +167,16 @@ static int account_store_sqlite_get_by_email(void *ctx, const char *email, struc
 }
 
 static int account_store_sqlite_update_profile(void *ctx, const struct account *acct,
-                                               struct err *err)
+                                               const struct outbox_emit *emit, struct err *err)
 {
     sqlite3_stmt *st;
-    int rc = sqlite_db_stmt(ctx, SQL_UPDATE_PROFILE, &st, err);
+    struct outbox_change ch = {0};
+    int rc = sqlite_db_begin(ctx, "account update begin", err);
     if (rc != 0)
         return rc;
+    rc = sqlite_db_stmt(ctx, SQL_UPDATE_PROFILE, &st, err);
+    if (rc != 0)
+        return sqlite_db_finish(ctx, rc, "account update commit", err);
     sqlite_db_bind_text(st, 1, sqlite_db_or_empty(acct->display_name));
     sqlite_db_bind_text(st, 2, sqlite_db_or_empty(acct->note));
     sqlite_db_bind_int64(st, 3, acct->locked);
@@ -169,7 +187,9 @@ static int account_store_sqlite_update_profile(void *ctx, const struct account *
     rc = sqlite_db_step_done(st, "account update", &changed, err);
     if (rc == 0 && changed == 0)
         rc = err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", acct->id);
-    return rc;
+    if (rc == 0)
+        rc = outbox_sqlite_write(ctx, emit, &ch, err);
+    return sqlite_db_finish(ctx, rc, "account update commit", err);
 }
 
 /* Runs a one-number query. */

@@ -14,7 +14,7 @@ static const char SQL_FOLLOW[] =
 static const char SQL_ACCEPT[] = "UPDATE follows SET requested = FALSE "
                                  "WHERE follower_id = ? AND followee_id = ? AND requested = TRUE";
 static const char SQL_FOLLOW_STATE[] =
-    "SELECT requested FROM follows WHERE follower_id = ? AND followee_id = ?";
+    "SELECT requested, id FROM follows WHERE follower_id = ? AND followee_id = ?";
 static const char SQL_UNFOLLOW[] = "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?";
 static const char SQL_FOLLOWING_ADD[] =
     "UPDATE accounts SET following_count = following_count + ? WHERE id = ?";
@@ -33,6 +33,8 @@ static const char SQL_FAVOURITES_ADD[] =
     "UPDATE statuses SET favourites_count = favourites_count + ? WHERE id = ?";
 static const char SQL_FAVOURITED[] =
     "SELECT 1 FROM favourites WHERE account_id = ? AND status_id = ?";
+static const char SQL_FAVOURITE_ID[] =
+    "SELECT id FROM favourites WHERE account_id = ? AND status_id = ?";
 static const char SQL_FAVOURITED_AMONG[] =
     "SELECT status_id FROM favourites "
     "WHERE account_id = ? AND status_id IN (SELECT value FROM json_each(?))";
@@ -74,18 +76,41 @@ static const char *const edges_sql[][2] = {
 };
 
 /* Steps st (bound) for one row whose column 0 may be NULL: *found says whether there was a row,
- * *value its column 0 (-1 for NULL). Releases st. */
-static int query_one(sqlite3_stmt *st, const char *what, bool *found, int64_t *value,
-                     struct err *err)
+ * *value its column 0 (-1 for NULL), and *second (if not NULL) its column 1. Releases st. */
+static int query_two(sqlite3_stmt *st, const char *what, bool *found, int64_t *value,
+                     int64_t *second, struct err *err)
 {
     int rc = 0, src = sqlite3_step(st);
     *found = src == SQLITE_ROW;
-    if (src == SQLITE_ROW)
+    if (src == SQLITE_ROW) {
         *value = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
-    else if (src != SQLITE_DONE)
+        if (second)
+            *second = sqlite3_column_int64(st, 1);
+    } else if (src != SQLITE_DONE)
         rc = sqlite_db_error(st, src, what, err);
     sqlite_db_release(st);
     return rc;
+}
+
+static int query_one(sqlite3_stmt *st, const char *what, bool *found, int64_t *value,
+                     struct err *err)
+{
+    return query_two(st, what, found, value, NULL, err);
+}
+
+/* The row id and state of the follow or request from follower to followee, in the current
+ * transaction: *found false when there is none. */
+static int social_store_sqlite_follow_state(struct sqlite_db *db, uint64_t follower,
+                                            uint64_t followee, bool *found, int64_t *requested,
+                                            int64_t *row_id, struct err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite_db_stmt(db, SQL_FOLLOW_STATE, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite_db_bind_int64(st, 1, (int64_t)follower);
+    sqlite_db_bind_int64(st, 2, (int64_t)followee);
+    return query_two(st, "follow state", found, requested, row_id, err);
 }
 
 /* Adds delta to following_count of follower and followers_count of followee. */
@@ -100,7 +125,8 @@ static int social_store_sqlite_count(struct sqlite_db *db, uint64_t follower, ui
 }
 
 static int social_store_sqlite_follow(void *ctx, uint64_t id, uint64_t follower, uint64_t followee,
-                                      bool requested, int64_t at_ms, bool *created, struct err *err)
+                                      bool requested, int64_t at_ms, bool *created,
+                                      const struct outbox_emit *emit, struct err *err)
 {
     struct sqlite_db *db = ctx;
     ASSERT(id >= 1 && id <= INT64_MAX);
@@ -115,13 +141,16 @@ static int social_store_sqlite_follow(void *ctx, uint64_t id, uint64_t follower,
         err_set(err, ERR_CONFLICT, "follow %" PRIu64 " exists", id);
     if (rc == 0 && changed && !requested)
         rc = social_store_sqlite_count(db, follower, followee, 1, err);
+    struct outbox_change ch = {.row_id = id};
+    if (rc == 0 && changed)
+        rc = outbox_sqlite_write(db, emit, &ch, err);
     rc = sqlite_db_finish(db, rc, "social commit", err);
     *created = rc == 0 && changed;
     return rc;
 }
 
 static int social_store_sqlite_accept(void *ctx, uint64_t follower, uint64_t followee,
-                                      struct err *err)
+                                      const struct outbox_emit *emit, struct err *err)
 {
     struct sqlite_db *db = ctx;
     int rc = sqlite_db_begin(db, "social begin", err);
@@ -129,37 +158,42 @@ static int social_store_sqlite_accept(void *ctx, uint64_t follower, uint64_t fol
         return rc;
     int64_t v[] = {(int64_t)follower, (int64_t)followee};
     int changed = 0;
-    rc = sqlite_db_exec_ids(db, SQL_ACCEPT, v, 2, "follow accept", &changed, err);
+    bool found = false;
+    int64_t requested = 0, row_id = 0;
+    rc = social_store_sqlite_follow_state(db, follower, followee, &found, &requested, &row_id, err);
+    if (rc == 0)
+        rc = sqlite_db_exec_ids(db, SQL_ACCEPT, v, 2, "follow accept", &changed, err);
     if (rc == 0 && !changed)
         rc = err_set(err, ERR_NOT_FOUND, "no follow request from %" PRIu64 " to %" PRIu64, follower,
                      followee);
     if (rc == 0)
         rc = social_store_sqlite_count(db, follower, followee, 1, err);
+    struct outbox_change ch = {.row_id = (uint64_t)row_id, .was_request = true};
+    if (rc == 0)
+        rc = outbox_sqlite_write(db, emit, &ch, err);
     return sqlite_db_finish(db, rc, "social commit", err);
 }
 
 static int social_store_sqlite_unfollow(void *ctx, uint64_t follower, uint64_t followee,
-                                        bool *removed, struct err *err)
+                                        bool *removed, const struct outbox_emit *emit,
+                                        struct err *err)
 {
     struct sqlite_db *db = ctx;
     *removed = false;
     int rc = sqlite_db_begin(db, "social begin", err);
     if (rc != 0)
         return rc;
-    sqlite3_stmt *st;
     bool found = false;
-    int64_t requested = 0;
-    rc = sqlite_db_stmt(db, SQL_FOLLOW_STATE, &st, err);
-    if (rc == 0) {
-        sqlite_db_bind_int64(st, 1, (int64_t)follower);
-        sqlite_db_bind_int64(st, 2, (int64_t)followee);
-        rc = query_one(st, "unfollow", &found, &requested, err);
-    }
+    int64_t requested = 0, row_id = 0;
+    rc = social_store_sqlite_follow_state(db, follower, followee, &found, &requested, &row_id, err);
     int64_t v[] = {(int64_t)follower, (int64_t)followee};
     if (rc == 0 && found)
         rc = sqlite_db_exec_ids(db, SQL_UNFOLLOW, v, 2, "unfollow", NULL, err);
     if (rc == 0 && found && !requested)
         rc = social_store_sqlite_count(db, follower, followee, -1, err);
+    struct outbox_change ch = {.row_id = (uint64_t)row_id, .was_request = requested != 0};
+    if (rc == 0 && found)
+        rc = outbox_sqlite_write(db, emit, &ch, err);
     rc = sqlite_db_finish(db, rc, "social commit", err);
     *removed = rc == 0 && found;
     return rc;
@@ -196,7 +230,7 @@ static int social_store_sqlite_relationship(void *ctx, uint64_t a, uint64_t b,
 
 static int social_store_sqlite_favourite(void *ctx, uint64_t id, uint64_t account_id,
                                          uint64_t status_id, int64_t at_ms, bool *created,
-                                         struct err *err)
+                                         const struct outbox_emit *emit, struct err *err)
 {
     struct sqlite_db *db = ctx;
     ASSERT(id >= 1 && id <= INT64_MAX);
@@ -223,13 +257,17 @@ static int social_store_sqlite_favourite(void *ctx, uint64_t id, uint64_t accoun
     int64_t inc[] = {1, (int64_t)status_id};
     if (rc == 0 && changed)
         rc = sqlite_db_exec_ids(db, SQL_FAVOURITES_ADD, inc, 2, "favourites_count", NULL, err);
+    struct outbox_change ch = {.row_id = id};
+    if (rc == 0 && changed)
+        rc = outbox_sqlite_write(db, emit, &ch, err);
     rc = sqlite_db_finish(db, rc, "social commit", err);
     *created = rc == 0 && changed;
     return rc;
 }
 
 static int social_store_sqlite_unfavourite(void *ctx, uint64_t account_id, uint64_t status_id,
-                                           bool *removed, struct err *err)
+                                           bool *removed, const struct outbox_emit *emit,
+                                           struct err *err)
 {
     struct sqlite_db *db = ctx;
     *removed = false;
@@ -238,10 +276,23 @@ static int social_store_sqlite_unfavourite(void *ctx, uint64_t account_id, uint6
         return rc;
     int changed = 0;
     int64_t v[] = {(int64_t)account_id, (int64_t)status_id};
-    rc = sqlite_db_exec_ids(db, SQL_UNFAVOURITE, v, 2, "unfavourite", &changed, err);
+    sqlite3_stmt *st;
+    bool found = false;
+    int64_t row_id = 0;
+    rc = sqlite_db_stmt(db, SQL_FAVOURITE_ID, &st, err);
+    if (rc == 0) {
+        sqlite_db_bind_int64(st, 1, v[0]);
+        sqlite_db_bind_int64(st, 2, v[1]);
+        rc = query_one(st, "unfavourite", &found, &row_id, err);
+    }
+    if (rc == 0 && found)
+        rc = sqlite_db_exec_ids(db, SQL_UNFAVOURITE, v, 2, "unfavourite", &changed, err);
     int64_t dec[] = {-1, (int64_t)status_id};
     if (rc == 0 && changed)
         rc = sqlite_db_exec_ids(db, SQL_FAVOURITES_ADD, dec, 2, "favourites_count", NULL, err);
+    struct outbox_change ch = {.row_id = (uint64_t)row_id};
+    if (rc == 0 && changed)
+        rc = outbox_sqlite_write(db, emit, &ch, err);
     rc = sqlite_db_finish(db, rc, "social commit", err);
     *removed = rc == 0 && changed;
     return rc;

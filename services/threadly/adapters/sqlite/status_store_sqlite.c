@@ -229,7 +229,8 @@ static int status_store_sqlite_insert_lists(struct sqlite_db *db, const struct s
     return rc;
 }
 
-static int status_store_sqlite_insert(void *ctx, const struct status *s, struct err *err)
+static int status_store_sqlite_insert(void *ctx, const struct status *s,
+                                      const struct outbox_emit *emit, struct err *err)
 {
     struct sqlite_db *db = ctx;
     ASSERT(s->id >= 1 && s->id <= INT64_MAX && s->text && s->content);
@@ -257,6 +258,9 @@ static int status_store_sqlite_insert(void *ctx, const struct status *s, struct 
     }
     if (rc == 0)
         rc = status_store_sqlite_insert_lists(db, s, err);
+    struct outbox_change ch = {0};
+    if (rc == 0)
+        rc = outbox_sqlite_write(db, emit, &ch, err);
     return sqlite_db_finish(db, rc, "status insert commit", err);
 }
 
@@ -299,7 +303,8 @@ static int status_store_sqlite_keys(struct sqlite_db *db, uint64_t id, int64_t *
     return rc;
 }
 
-static int status_store_sqlite_remove(void *ctx, uint64_t id, struct err *err)
+static int status_store_sqlite_remove(void *ctx, uint64_t id, const struct outbox_emit *emit,
+                                      struct err *err)
 {
     struct sqlite_db *db = ctx;
     int rc = sqlite_db_begin(db, "status remove begin", err);
@@ -320,6 +325,9 @@ static int status_store_sqlite_remove(void *ctx, uint64_t id, struct err *err)
         int64_t v[] = {-1, parent};
         rc = sqlite_db_exec_ids(db, SQL_REPLIES_ADD, v, 2, "status remove parent", NULL, err);
     }
+    struct outbox_change ch = {0};
+    if (rc == 0)
+        rc = outbox_sqlite_write(db, emit, &ch, err);
     return sqlite_db_finish(db, rc, "status remove commit", err);
 }
 

@@ -1,12 +1,13 @@
-/* stores_sqlite.h - SQLite adapters of the account, app, token, status and social store ports,
- * on a struct sqlite_db (db_sqlite.h). Thread-safe: each calling thread uses its own connection.
- * All SQL is parameterised; results are copied into the caller's arena. */
+/* stores_sqlite.h - SQLite adapters of the account, app, token, status, social and outbox store
+ * ports, on a struct sqlite_db (db_sqlite.h). Thread-safe: each calling thread uses its own
+ * connection. All SQL is parameterised; results are copied into the caller's arena. */
 #ifndef SERVICES_THREADLY_ADAPTERS_SQLITE_STORES_SQLITE_H
 #define SERVICES_THREADLY_ADAPTERS_SQLITE_STORES_SQLITE_H
 
 #include "services/threadly/adapters/sqlite/db_sqlite.h"
 #include "services/threadly/ports/account_store.h"
 #include "services/threadly/ports/app_store.h"
+#include "services/threadly/ports/outbox_store.h"
 #include "services/threadly/ports/social_store.h"
 #include "services/threadly/ports/status_store.h"
 #include "services/threadly/ports/token_store.h"
@@ -18,6 +19,13 @@ struct app_store app_store_sqlite(struct sqlite_db *db);
 struct token_store token_store_sqlite(struct sqlite_db *db);
 struct status_store status_store_sqlite(struct sqlite_db *db);
 struct social_store social_store_sqlite(struct sqlite_db *db);
+struct outbox_store outbox_store_sqlite(struct sqlite_db *db);
+
+/* ---- For the sqlite store adapters only ----
+ * Builds emit's events for change ch (nothing for a NULL emit) and appends them to the outbox
+ * on the calling thread's connection, which must be inside the change's write transaction. */
+int outbox_sqlite_write(struct sqlite_db *db, const struct outbox_emit *emit,
+                        const struct outbox_change *ch, struct err *err);
 
 /* ---- Shared by status_store_sqlite.c and social_store_sqlite.c only ----
  * The columns of a status row of `statuses s` (migration 002), mentions and tags included as

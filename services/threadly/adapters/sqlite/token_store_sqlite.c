@@ -10,16 +10,18 @@ static const char SQL_REVOKE[] = "INSERT INTO revoked_tokens (jti, account_id, r
 static const char SQL_IS_REVOKED[] = "SELECT 1 FROM revoked_tokens WHERE jti = ?";
 
 static int token_store_sqlite_revoke(void *ctx, uint64_t jti, uint64_t account_id, int64_t at_ms,
-                                     struct err *err)
+                                     const struct outbox_emit *emit, struct err *err)
 {
-    sqlite3_stmt *st;
-    int rc = sqlite_db_stmt(ctx, SQL_REVOKE, &st, err);
+    struct outbox_change ch = {0};
+    int64_t v[] = {(int64_t)jti, (int64_t)account_id, at_ms};
+    int changed = 0;
+    int rc = sqlite_db_begin(ctx, "token revoke begin", err);
     if (rc != 0)
         return rc;
-    sqlite_db_bind_int64(st, 1, (int64_t)jti);
-    sqlite_db_bind_int64(st, 2, (int64_t)account_id);
-    sqlite_db_bind_int64(st, 3, at_ms);
-    return sqlite_db_step_done(st, "token revoke", NULL, err);
+    rc = sqlite_db_exec_ids(ctx, SQL_REVOKE, v, 3, "token revoke", &changed, err);
+    if (rc == 0 && changed) /* a repeat changes nothing and emits nothing */
+        rc = outbox_sqlite_write(ctx, emit, &ch, err);
+    return sqlite_db_finish(ctx, rc, "token revoke commit", err);
 }
 
 static int token_store_sqlite_is_revoked(void *ctx, uint64_t jti, bool *revoked, struct err *err)
