@@ -445,8 +445,8 @@ static void home_many_followed(struct fixture *f, int n)
     assert_ids(&l, want + 3, 7, "home page by min_id");
     /* Unfollowing Alice keeps her status that mentions Bob; unfollowing user0 drops his. */
     bool removed = false;
-    cr_assert_eq(social_store_unfollow(&f->social, BOB, ALICE, &removed, &f->err), 0);
-    cr_assert_eq(social_store_unfollow(&f->social, BOB, 1000, &removed, &f->err), 0);
+    cr_assert_eq(social_store_unfollow(&f->social, BOB, ALICE, &removed, NULL, &f->err), 0);
+    cr_assert_eq(social_store_unfollow(&f->social, BOB, 1000, &removed, NULL, &f->err), 0);
     cr_assert(removed);
     cr_assert_eq(want[nwant - 1], 3000, "user0's status is the oldest");
     l = timeline(f, TIMELINE_HOME, 0, BOB, (struct page){.max_id = want[nwant - 9], .limit = 40});
