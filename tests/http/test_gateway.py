@@ -81,12 +81,14 @@ class GatewayTest(unittest.TestCase):
         self.assertEqual(self.served_by("/oauth/token", "gw-rest-3")[0], "core")
         self.assertEqual(self.served_by("/api/v1/notificationsx", "gw-rest-4")[0], "core")
 
-    def test_notifications_and_streaming_go_to_notification_service(self):
+    def test_notifications_markers_and_streaming_go_to_notification_service(self):
+        self.assertEqual(self.served_by("/api/v1/markersx", "gw-rest-5")[0], "core")
         # 401: no token; 405: dismiss is a POST; 404: streaming is not built yet. The point
         # is where each request went.
         for i, (path, want) in enumerate((("/api/v1/notifications", 401),
                                           ("/api/v1/notifications/5/dismiss", 405),
                                           ("/api/v1/notifications?types[]=mention", 401),
+                                          ("/api/v1/markers?timeline[]=home", 401),
                                           ("/api/v1/streaming", 404),
                                           ("/api/v1/streaming/user", 404),
                                           ("/api/v1/streaming/health", 404))):

@@ -135,9 +135,9 @@ static void apply_changes(struct mem_store *s, const struct batch_item *it, stru
         *GROW(s->revoked, s->nrevoked) = ch->revoked_jti;
 }
 
-static int apply_batch(void *ctx, const struct batch_item *items, size_t n,
-                       const struct consumer_cursor *cursor, int64_t now_ms,
-                       struct batch_result *res, struct err *err)
+static int notification_store_mem_apply_batch(void *ctx, const struct batch_item *items, size_t n,
+                                              const struct consumer_cursor *cursor, int64_t now_ms,
+                                              struct batch_result *res, struct err *err)
 {
     struct mem_store *s = ctx;
     struct batch_result r = {0};
@@ -189,7 +189,8 @@ static int apply_batch(void *ctx, const struct batch_item *items, size_t n,
     return 0;
 }
 
-static int cursor_get(void *ctx, const char *source, int64_t *out, struct err *err)
+static int notification_store_mem_cursor_get(void *ctx, const char *source, int64_t *out,
+                                             struct err *err)
 {
     (void)err;
     struct mem_store *s = ctx;
@@ -230,8 +231,9 @@ static void copy_out(struct mem_store *s, const struct notification *n, struct a
     out->cause = arena_strdup(a, n->cause);
 }
 
-static int list(void *ctx, const struct notification_query *q, struct arena *a,
-                struct notification_list *out, struct err *err)
+static int notification_store_mem_list(void *ctx, const struct notification_query *q,
+                                       struct arena *a, struct notification_list *out,
+                                       struct err *err)
 {
     (void)err;
     struct mem_store *s = ctx;
@@ -258,7 +260,8 @@ static int list(void *ctx, const struct notification_query *q, struct arena *a,
     return 0;
 }
 
-static int count(void *ctx, const struct notification_query *q, int64_t *out, struct err *err)
+static int notification_store_mem_count(void *ctx, const struct notification_query *q, int64_t *out,
+                                        struct err *err)
 {
     (void)err;
     struct mem_store *s = ctx;
@@ -281,8 +284,8 @@ static struct mem_notification *find(struct mem_store *s, uint64_t recipient, ui
     return NULL;
 }
 
-static int get(void *ctx, uint64_t recipient_id, uint64_t id, struct arena *a,
-               struct notification *out, struct err *err)
+static int notification_store_mem_get(void *ctx, uint64_t recipient_id, uint64_t id,
+                                      struct arena *a, struct notification *out, struct err *err)
 {
     struct mem_store *s = ctx;
     pthread_mutex_lock(&s->mu);
@@ -293,7 +296,8 @@ static int get(void *ctx, uint64_t recipient_id, uint64_t id, struct arena *a,
     return m ? 0 : err_set(err, ERR_NOT_FOUND, "notification not found");
 }
 
-static int dismiss(void *ctx, uint64_t recipient_id, uint64_t id, struct err *err)
+static int notification_store_mem_dismiss(void *ctx, uint64_t recipient_id, uint64_t id,
+                                          struct err *err)
 {
     struct mem_store *s = ctx;
     pthread_mutex_lock(&s->mu);
@@ -304,7 +308,7 @@ static int dismiss(void *ctx, uint64_t recipient_id, uint64_t id, struct err *er
     return m ? 0 : err_set(err, ERR_NOT_FOUND, "notification not found");
 }
 
-static int clear(void *ctx, uint64_t recipient_id, struct err *err)
+static int notification_store_mem_clear(void *ctx, uint64_t recipient_id, struct err *err)
 {
     (void)err;
     struct mem_store *s = ctx;
@@ -325,8 +329,9 @@ static struct mem_marker *marker_find(struct mem_store *s, uint64_t account_id,
     return NULL;
 }
 
-static int marker_get(void *ctx, uint64_t account_id, enum marker_timeline timeline,
-                      struct marker *out, struct err *err)
+static int notification_store_mem_marker_get(void *ctx, uint64_t account_id,
+                                             enum marker_timeline timeline, struct marker *out,
+                                             struct err *err)
 {
     struct mem_store *s = ctx;
     pthread_mutex_lock(&s->mu);
@@ -337,8 +342,9 @@ static int marker_get(void *ctx, uint64_t account_id, enum marker_timeline timel
     return m ? 0 : err_set(err, ERR_NOT_FOUND, "no marker");
 }
 
-static int marker_set(void *ctx, uint64_t account_id, enum marker_timeline timeline,
-                      uint64_t last_read_id, int64_t now_ms, struct marker *out, struct err *err)
+static int notification_store_mem_marker_set(void *ctx, uint64_t account_id,
+                                             enum marker_timeline timeline, uint64_t last_read_id,
+                                             int64_t now_ms, struct marker *out, struct err *err)
 {
     (void)err;
     struct mem_store *s = ctx;
@@ -356,7 +362,8 @@ static int marker_set(void *ctx, uint64_t account_id, enum marker_timeline timel
     return 0;
 }
 
-static int account_get(void *ctx, uint64_t id, struct arena *a, const char **json, struct err *err)
+static int notification_store_mem_account_get(void *ctx, uint64_t id, struct arena *a,
+                                              const char **json, struct err *err)
 {
     struct mem_store *s = ctx;
     *json = NULL;
@@ -375,8 +382,8 @@ static int cmp_u64(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-static int followers(void *ctx, uint64_t account_id, struct arena *a, uint64_t **out, size_t *n,
-                     struct err *err)
+static int notification_store_mem_followers(void *ctx, uint64_t account_id, struct arena *a,
+                                            uint64_t **out, size_t *n, struct err *err)
 {
     (void)err;
     struct mem_store *s = ctx;
@@ -391,7 +398,7 @@ static int followers(void *ctx, uint64_t account_id, struct arena *a, uint64_t *
     return 0;
 }
 
-static int token_revoked(void *ctx, uint64_t jti, bool *out, struct err *err)
+static int notification_store_mem_token_revoked(void *ctx, uint64_t jti, bool *out, struct err *err)
 {
     (void)err;
     struct mem_store *s = ctx;
@@ -401,8 +408,8 @@ static int token_revoked(void *ctx, uint64_t jti, bool *out, struct err *err)
     return 0;
 }
 
-static int dead_letters(void *ctx, int limit, struct arena *a, struct dead_letter **out, size_t *n,
-                        struct err *err)
+static int notification_store_mem_dead_letters(void *ctx, int limit, struct arena *a,
+                                               struct dead_letter **out, size_t *n, struct err *err)
 {
     (void)err;
     struct mem_store *s = ctx;
@@ -419,14 +426,14 @@ static int dead_letters(void *ctx, int limit, struct arena *a, struct dead_lette
     return 0;
 }
 
-static int ping(void *ctx, struct err *err)
+static int notification_store_mem_ping(void *ctx, struct err *err)
 {
     (void)ctx;
     (void)err;
     return 0;
 }
 
-static void close_store(void *ctx)
+static void notification_store_mem_close(void *ctx)
 {
     struct mem_store *s = ctx;
     for (size_t i = 0; i < s->nnotes; i++) {
@@ -455,9 +462,14 @@ static void close_store(void *ctx)
 }
 
 static const struct notification_store_ops ops = {
-    apply_batch, cursor_get,    list,         count,      get,
-    dismiss,     clear,         marker_get,   marker_set, account_get,
-    followers,   token_revoked, dead_letters, ping,       close_store};
+    notification_store_mem_apply_batch,  notification_store_mem_cursor_get,
+    notification_store_mem_list,         notification_store_mem_count,
+    notification_store_mem_get,          notification_store_mem_dismiss,
+    notification_store_mem_clear,        notification_store_mem_marker_get,
+    notification_store_mem_marker_set,   notification_store_mem_account_get,
+    notification_store_mem_followers,    notification_store_mem_token_revoked,
+    notification_store_mem_dead_letters, notification_store_mem_ping,
+    notification_store_mem_close};
 
 struct notification_store notification_store_mem_new(void)
 {
