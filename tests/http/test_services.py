@@ -123,6 +123,7 @@ class FaultAndLifecycleTest(unittest.TestCase):
             if binary == NOTIF:
                 # Ready needs the token key and the event feed: a key file, no feed.
                 key = os.path.join(tempfile.mkdtemp(prefix="threadly-key-"), "k.pub")
+                self.addCleanup(shutil.rmtree, os.path.dirname(key), True)
                 with open(key, "w") as f:
                     f.write(base64.b64encode(os.urandom(32)).decode() + "\n")
                 svc = Service(binary, "--events-url", "off", "--jwt-public-key", key)
