@@ -7,20 +7,18 @@ bad, revoked or under-scoped tokens, replays, dead letters, and the feed going d
 
 THREADLY_TEST_DB=pgsql runs notification-service on a fresh PostgreSQL database too."""
 import base64
-import http.server
 import json
 import os
 import re
 import shutil
-import socketserver
 import sqlite3
 import tempfile
-import threading
 import time
 import unittest
 import urllib.parse
 
 import harness
+from fakefeed import FakeFeed, RawText, envelope, next_id
 from harness import Service
 
 CORE = os.environ["THREADLY_CORE_BIN"]
@@ -30,113 +28,6 @@ FAST = ("--argon2-ops", "1", "--argon2-mem-kib", "8", "--signup-limit", "1000",
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON = {"Content-Type": "application/json"}
 SECRET = "s3cret-feed"
-
-
-class FakeFeed:
-    """GET /internal/v1/events?after=&limit=&wait= over rows published by the test."""
-
-    def __init__(self, port=0):
-        self.rows = []  # (seq, event): event is a JSON value or RawText
-        self.cond = threading.Condition()
-        self.afters = []
-        self.secrets = set()
-        self.broken = False  # answer a page that is not JSON
-        feed = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                u = urllib.parse.urlsplit(self.path)
-                q = urllib.parse.parse_qs(u.query)
-                if u.path != "/internal/v1/events":
-                    return self.send(404, b'{"error":"Not found"}')
-                try:
-                    after, limit, wait = (int(q[k][0]) for k in ("after", "limit", "wait"))
-                except (KeyError, ValueError):
-                    return self.send(400, b'{"error":"bad parameters"}')
-                feed.secrets.add(self.headers.get("X-Threadly-Internal-Secret"))
-                deadline = time.time() + min(wait, 1)
-                with feed.cond:
-                    feed.afters.append(after)
-                    feed.cond.notify_all()
-                    while not [r for r in feed.rows if r[0] > after] and time.time() < deadline:
-                        feed.cond.wait(deadline - time.time())
-                    rows = [r for r in feed.rows if r[0] > after][:limit]
-                    head = feed.rows[-1][0] if feed.rows else 0
-                    broken = feed.broken
-                if broken:
-                    return self.send(200, b"<html>oops</html>")
-                events = []
-                for seq, ev in rows:
-                    events.append('{"seq":"%d","event":%s}' % (seq, ev if isinstance(ev, RawText)
-                                                                else json.dumps(ev)))
-                body = '{"events":[%s],"last_seq":"%d","head_seq":"%d"}' % (
-                    ",".join(events), rows[-1][0] if rows else after, head)
-                self.send(200, body.encode())
-
-            def send(self, code, body):
-                try:
-                    self.send_response(code)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the consumer gave up on a long poll (it is stopping)
-
-        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-
-        self.server = Server(("127.0.0.1", port), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self):
-        return "http://127.0.0.1:%d/internal/v1/events" % self.port
-
-    def publish(self, *events):
-        with self.cond:
-            for ev in events:
-                seq = (self.rows[-1][0] if self.rows else 0) + 1
-                self.rows.append((seq, ev))
-            self.cond.notify_all()
-            return self.rows[-1][0]
-
-    def wait_consumed(self, seq, timeout=10):
-        """Waits until the consumer asked for rows after seq (so it stored its cursor)."""
-        deadline = time.time() + timeout
-        with self.cond:
-            while not any(a >= seq for a in self.afters):
-                if time.time() > deadline:
-                    raise AssertionError("the consumer did not get past seq %d (asked %s)"
-                                         % (seq, self.afters[-5:]))
-                self.cond.wait(0.2)
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class RawText(str):
-    """An event sent as this exact JSON text in the feed page."""
-
-
-_ids = [int(time.time() * 1000) << 22]
-
-
-def next_id():
-    _ids[0] += 1
-    return str(_ids[0])
-
-
-def envelope(type_, key, data, version=1):
-    return {"id": next_id(), "type": type_, "version": version,
-            "occurred_at": "2026-11-24T01:02:03.000Z", "producer": "threadly-service",
-            "key": key, "data": data}
 
 
 class NotificationsTest(unittest.TestCase):
@@ -407,6 +298,13 @@ class NotificationsTest(unittest.TestCase):
         self.assertEqual([n["id"] for n in self.notes("bob")], [j[1]["id"], j[2]["id"]])
         r, e = self.api("POST", "/api/v1/notifications/%s/dismiss" % j[0]["id"], "bob")
         self.assertEqual(r.status, 404)
+        # The pre-3.0 form, which Mastodon.py 1.8 may send.
+        r, e = self.api("POST", "/api/v1/notifications/dismiss", "bob",
+                        urllib.parse.urlencode({"id": j[1]["id"]}), FORM)
+        self.assertEqual((r.status, e), (200, {}))
+        self.assertEqual([n["id"] for n in self.notes("bob")], [j[2]["id"]])
+        r, e = self.api("POST", "/api/v1/notifications/dismiss", "bob", "", FORM)
+        self.assertEqual(r.status, 404)
         self.clear("bob")
         self.assertEqual(self.notes("bob"), [])
 
@@ -522,17 +420,39 @@ class NotificationsTest(unittest.TestCase):
         self.assertEqual([n["type"] for n in self.notes("dave")], ["follow"])
         r, j = self.notif.json("GET", "/ready")
         self.assertEqual(r.status, 200, j)
-        # A page that is not JSON is the feed's fault: nothing is dead-lettered, and it passes.
+        # A malformed page is the feed's fault: nothing of it is applied or dead-lettered, the
+        # cursor stays, /ready says so, and the consumer carries on once the feed is sane.
         dead0 = self.metric("notification_events_dead_lettered_total")
-        self.feed.broken = True
-        deadline = time.time() + 10
-        while time.time() < deadline and self.notif.json("GET", "/ready")[0].status != 503:
-            time.sleep(0.1)
-        self.assertEqual(self.notif.json("GET", "/ready")[0].status, 503)
-        self.feed.broken = False
+        consumed0 = self.metric("notification_events_consumed_total")
+        cursor = self.feed.rows[-1][0]
+        ok = json.dumps(self.follow("carol", "dave"))
+        bad_pages = [
+            b"<html>oops</html>",
+            b'{"events":{},"last_seq":"1","head_seq":"1"}',
+            ('{"events":[],"last_seq":"%d","head_seq":"x"}' % cursor).encode(),
+            ('{"events":[],"last_seq":"%d","head_seq":"%d"}' % (cursor - 1, cursor)).encode(),
+            ('{"events":[{"seq":"%d","event":%s},{"seq":"%d","event":%s}],"last_seq":"%d",'
+             '"head_seq":"%d"}' % (cursor + 2, ok, cursor + 1, ok, cursor + 2,
+                                   cursor + 2)).encode(),
+            ('{"events":[{"seq":"%d"}],"last_seq":"%d","head_seq":"%d"}'
+             % (cursor + 1, cursor + 1, cursor + 1)).encode(),
+        ]
+        for page in bad_pages:
+            self.feed.override = page
+            deadline = time.time() + 10
+            while time.time() < deadline and self.notif.json("GET", "/ready")[0].status != 503:
+                time.sleep(0.05)
+            r, j = self.notif.json("GET", "/ready")
+            self.assertEqual((r.status, j["checks"]["event_feed"]), (503, "down"), page)
+            self.feed.override = None
+            deadline = time.time() + 10
+            while time.time() < deadline and self.notif.json("GET", "/ready")[0].status != 200:
+                time.sleep(0.05)
+        self.assertEqual(len(self.notes("dave")), 1)
         self.publish(self.follow("bob", "dave"))
         self.assertEqual(len(self.notes("dave")), 2)
         self.assertEqual(self.metric("notification_events_dead_lettered_total"), dead0)
+        self.assertEqual(self.metric("notification_events_consumed_total") - consumed0, 1)
 
 
 class StartupTest(unittest.TestCase):

@@ -254,12 +254,24 @@ static void get_handler(struct http_req *req, struct http_res *res, void *ctx)
     send_json(res, &b);
 }
 
+/* POST /api/v1/notifications/:id/dismiss, and the form the Mastodon documentation lists as
+ * removed in 3.0, POST /api/v1/notifications/dismiss with `id`, which Mastodon.py 1.8 still
+ * sends when it has not checked the server's version. */
 static void dismiss_handler(struct http_req *req, struct http_res *res, void *ctx)
 {
     struct notifications_http *api = ctx;
     uint64_t who = authenticate(api, req, res, "write:notifications"), id;
-    if (!who || !path_id(req, res, &id))
+    if (!who)
         return;
+    if (!http_req_path_param(req, "id")) {
+        const char *v = http_req_arg(req, "id");
+        if (!v || !id_parse(v, &id)) {
+            http_res_error(res, 404, "Record not found");
+            return;
+        }
+    } else if (!path_id(req, res, &id)) {
+        return;
+    }
     struct err err = {0};
     int rc = notif_dismiss(api->core, who, id, &err);
     if (rc)
@@ -386,6 +398,7 @@ void notifications_http_register(struct http_server *s, struct notifications_htt
     http_route(s, HTTP_GET, "/api/v1/notifications/:id", get_handler, api);
     http_route(s, HTTP_POST, "/api/v1/notifications/clear", clear_handler, api);
     http_route(s, HTTP_POST, "/api/v1/notifications/:id/dismiss", dismiss_handler, api);
+    http_route(s, HTTP_POST, "/api/v1/notifications/dismiss", dismiss_handler, api);
     http_route(s, HTTP_GET, "/api/v1/markers", markers_get_handler, api);
     http_route(s, HTTP_POST, "/api/v1/markers", markers_post_handler, api);
 }
