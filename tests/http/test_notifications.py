@@ -456,7 +456,7 @@ class NotificationsTest(unittest.TestCase):
 
 
 class StartupTest(unittest.TestCase):
-    def test_public_key_may_appear_after_start_and_events_off(self):
+    def test_public_key_may_appear_after_start_or_change_and_events_off(self):
         data = tempfile.mkdtemp(prefix="threadly-notif-key-")
         try:
             args = ["--events-url", "off"]
@@ -476,12 +476,43 @@ class StartupTest(unittest.TestCase):
                     time.sleep(0.6)
                     r, j = notif.json("GET", "/ready")
                     self.assertEqual(r.status, 200, j)
+                    old = self.user_token(core)
+                    r, _ = notif.json("GET", "/api/v1/notifications", headers=old)
+                    self.assertEqual(r.status, 200)
                 finally:
-                    core.terminate()
+                    self.assertEqual(core.terminate(), 0)
+                # A new key pair (the old one lost): picked up without a restart.
+                for suffix in ("", ".pub"):
+                    os.unlink(os.path.join(data, "threadly", "jwt-ed25519.key" + suffix))
+                core = Service(CORE, *FAST, data_dir=data)
+                try:
+                    new = self.user_token(core, "bob")
+                    deadline = time.time() + 10
+                    while notif.json("GET", "/api/v1/notifications", headers=new)[0].status != 200:
+                        self.assertLess(time.time(), deadline, "the new key was not picked up")
+                        time.sleep(0.2)
+                    r, _ = notif.json("GET", "/api/v1/notifications", headers=old)
+                    self.assertEqual(r.status, 401, "tokens of the old key are refused")
+                finally:
+                    self.assertEqual(core.terminate(), 0)
             finally:
                 self.assertEqual(notif.terminate(), 0, notif.log_text())
         finally:
             shutil.rmtree(data, ignore_errors=True)
+
+    def user_token(self, core, name="alice"):
+        r, app = core.json("POST", "/api/v1/apps", json.dumps({
+            "client_name": "t", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+            "scopes": "read write"}), JSON)
+        r, t = core.json("POST", "/oauth/token", urllib.parse.urlencode({
+            "grant_type": "client_credentials", "client_id": app["client_id"],
+            "client_secret": app["client_secret"], "scope": "read write"}), FORM)
+        r, j = core.json("POST", "/api/v1/accounts", urllib.parse.urlencode({
+            "username": name, "email": name + "@example.org", "password": "correct horse battery",
+            "agreement": "1", "locale": "en"}), dict(FORM, Authorization="Bearer " +
+                                                     t["access_token"]))
+        self.assertEqual(r.status, 200, j)
+        return {"Authorization": "Bearer " + j["access_token"]}
 
     def test_bad_flags_are_refused(self):
         import subprocess

@@ -1,4 +1,5 @@
-/* token_verifier_jwt.c - verification with the public key, loaded on first need. */
+/* token_verifier_jwt.c - verification with the public key, loaded on first need and loaded
+ * again when the file changes (threadly-service made a new key pair). */
 #include "services/notification/adapters/jwt/token_verifier_jwt.h"
 
 #include "lib/auth/jwt.h"
@@ -8,33 +9,71 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#define RELOAD_INTERVAL_MS 500
+#define RELOAD_INTERVAL_MS 500   /* while the key is missing */
+#define RECHECK_INTERVAL_MS 2000 /* while it is loaded: has the file changed? */
 
 _Static_assert(JWT_SCOPE_MAX == ACCESS_TOKEN_SCOPE_MAX, "the scope claim must fit");
 
-struct verifier {
-    char *path;
-    _Atomic(struct jwt_key *) key; /* set once, then never changes */
-    pthread_mutex_t mu;            /* serialises loading */
-    int64_t last_try_ms;
-    struct err last_err;
+/* Keys replaced by a newer file stay allocated until the verifier is freed, since another
+ * thread may still be verifying with one; a key pair is rarely replaced. */
+struct retired {
+    struct jwt_key *key;
+    struct retired *next;
 };
 
-/* The key, loading it if it is missing and the last try is old enough. */
+struct verifier {
+    char *path;
+    _Atomic(struct jwt_key *) key;
+    _Atomic int64_t last_try_ms; /* written under mu */
+    pthread_mutex_t mu;          /* guards the fields below */
+    struct stat st;              /* of the file the key was read from */
+    struct err last_err;
+    struct retired *retired;
+};
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Under v->mu: (re)reads the key if it is missing or its file changed. */
+static void token_verifier_jwt_load(struct verifier *v)
+{
+    struct stat st;
+    struct jwt_key *old = atomic_load(&v->key), *k = NULL;
+    if (old && (stat(v->path, &st) != 0 || same_file(&st, &v->st)))
+        return; /* unchanged, or gone: keep what we have */
+    if (stat(v->path, &st) != 0 || jwt_key_open_public(v->path, &k, &v->last_err) != 0) {
+        if (!old && v->last_err.code == ERR_OK)
+            err_set(&v->last_err, ERR_NOT_FOUND, "cannot read %s", v->path);
+        return;
+    }
+    v->st = st;
+    atomic_store(&v->key, k);
+    if (old) {
+        struct retired *r = xmalloc(sizeof(*r));
+        *r = (struct retired){old, v->retired};
+        v->retired = r;
+    }
+}
+
+/* The key, loading it when it is missing or may have changed, at most every so often. */
 static int token_verifier_jwt_key(struct verifier *v, struct jwt_key **out, struct err *err)
 {
+    int64_t now = clock_monotonic_ms();
     *out = atomic_load(&v->key);
-    if (*out)
+    /* The usual case takes no lock: a key, checked recently. */
+    if (*out && now - atomic_load(&v->last_try_ms) < RECHECK_INTERVAL_MS)
         return 0;
     pthread_mutex_lock(&v->mu);
-    int64_t now = clock_monotonic_ms();
-    if (!atomic_load(&v->key) &&
-        (v->last_try_ms == 0 || now - v->last_try_ms >= RELOAD_INTERVAL_MS)) {
-        struct jwt_key *k = NULL;
-        v->last_try_ms = now;
-        if (jwt_key_open_public(v->path, &k, &v->last_err) == 0)
-            atomic_store(&v->key, k);
+    int64_t every = atomic_load(&v->key) ? RECHECK_INTERVAL_MS : RELOAD_INTERVAL_MS;
+    int64_t last = atomic_load(&v->last_try_ms);
+    if (last == 0 || now - last >= every) {
+        atomic_store(&v->last_try_ms, now);
+        token_verifier_jwt_load(v);
     }
     *out = atomic_load(&v->key);
     int rc = 0;
@@ -85,6 +124,12 @@ void token_verifier_jwt_free(struct token_verifier *tv)
     if (!v)
         return;
     jwt_key_free(atomic_load(&v->key));
+    while (v->retired) {
+        struct retired *next = v->retired->next;
+        jwt_key_free(v->retired->key);
+        free(v->retired);
+        v->retired = next;
+    }
     pthread_mutex_destroy(&v->mu);
     free(v->path);
     free(v);

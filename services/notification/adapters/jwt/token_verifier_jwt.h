@@ -1,7 +1,8 @@
 /* token_verifier_jwt.h - the token_verifier port on lib/auth/jwt: Ed25519 JWTs checked with
- * threadly-service's public key alone. The key file is read lazily and read again (at most
- * twice a second) while it is missing, so notification-service may start before
- * threadly-service has created it. */
+ * threadly-service's public key alone. The key file is read lazily, read again (at most twice a
+ * second) while it is missing, so notification-service may start before threadly-service has
+ * created it, and read again when it changes (checked every 2 s), so a new key pair is picked
+ * up without a restart. */
 #ifndef SERVICES_NOTIFICATION_ADAPTERS_JWT_TOKEN_VERIFIER_JWT_H
 #define SERVICES_NOTIFICATION_ADAPTERS_JWT_TOKEN_VERIFIER_JWT_H
 
