@@ -3,8 +3,8 @@
  * statements, reconnection after a lost connection, and the translation of SQLSTATEs into err
  * codes. Not a port: only adapters and main.c include it, and no libpq type appears in the part
  * main.c uses. */
-#ifndef SERVICES_THREADLY_ADAPTERS_NOTIF_PGSQL_PGSQL_H
-#define SERVICES_THREADLY_ADAPTERS_NOTIF_PGSQL_PGSQL_H
+#ifndef SERVICES_NOTIFICATION_ADAPTERS_PGSQL_NOTIF_PGSQL_H
+#define SERVICES_NOTIFICATION_ADAPTERS_PGSQL_NOTIF_PGSQL_H
 
 #include "lib/base/arena.h"
 #include "lib/base/err.h"

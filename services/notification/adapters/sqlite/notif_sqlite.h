@@ -3,8 +3,8 @@
  * calling thread, cached prepared statements and the translation of SQLite result codes into err
  * codes. Not a port: only adapters and main.c include it, and no sqlite3 type appears in the part
  * main.c uses. */
-#ifndef SERVICES_THREADLY_ADAPTERS_NOTIF_SQLITE_SQLITE_H
-#define SERVICES_THREADLY_ADAPTERS_NOTIF_SQLITE_SQLITE_H
+#ifndef SERVICES_NOTIFICATION_ADAPTERS_SQLITE_NOTIF_SQLITE_H
+#define SERVICES_NOTIFICATION_ADAPTERS_SQLITE_NOTIF_SQLITE_H
 
 #include "lib/base/arena.h"
 #include "lib/base/err.h"
