@@ -619,7 +619,7 @@ static void on_websocket(struct http_req *req, struct http_res *res, void *ctx)
     const char *upgrade = http_req_header(req, "Upgrade");
     const char *stream = http_req_arg(req, "stream");
     int kind = stream ? stream_kind_parse(stream) : -1;
-    if (!upgrade) {
+    if (!upgrade || http_req_method(req) == HTTP_HEAD) {
         /* Mastodon serves SSE here too, for ?stream=. */
         if (kind < 0) {
             http_res_error(res, 400, "Unknown channel requested");
