@@ -92,6 +92,16 @@ static void publish(struct http_req *req, struct http_res *res, void *ctx)
     http_res_json(res, 200, json_pack("{s:i}", "failed", 0));
 }
 
+/* Just enough of /api/v1/instance for Mastodon.py to find the streaming API (at this host). */
+static void instance(struct http_req *req, struct http_res *res, void *ctx)
+{
+    (void)req;
+    (void)ctx;
+    http_res_json(res, 200,
+                  json_pack("{s:s, s:s, s:s, s:{}}", "uri", "127.0.0.1", "title", "stream-testd",
+                            "version", "4.2.0 (compatible; stream-testd)", "urls"));
+}
+
 static void connections(struct http_req *req, struct http_res *res, void *ctx)
 {
     (void)req;
@@ -119,6 +129,7 @@ int main(int argc, char **argv)
     hub = stream_hub_new(svc.http, &sc);
     http_route(svc.http, HTTP_POST, "/test/publish", publish, hub);
     http_route(svc.http, HTTP_GET, "/test/connections", connections, hub);
+    http_route(svc.http, HTTP_GET, "/api/v1/instance", instance, NULL);
     rc = service_listen(&svc);
     if (rc == 0)
         service_wait(&svc);

@@ -340,6 +340,43 @@ class StreamingTest(AsyncCase):
             sse.close()
             notes.close()
 
+    def test_mastodon_py_stream_user(self):
+        """Mastodon.py 1.8 (Debian's python3-mastodon) streams over SSE: a client we did not write."""
+        from mastodon import Mastodon, StreamListener
+        api = Mastodon(access_token="tok-61", api_base_url="http://127.0.0.1:%d" % self.svc.port,
+                       version_check_mode="none")
+        got, done = [], threading.Event()
+
+        class Listener(StreamListener):
+            def on_update(self, status):
+                got.append(("update", str(status["id"]), status["content"]))
+
+            def on_notification(self, notification):
+                got.append(("notification", str(notification["id"]), notification["type"]))
+
+            def on_delete(self, status_id):
+                got.append(("delete", str(status_id)))
+                done.set()
+
+        base = open_count(self.svc)
+        handle = api.stream_user(Listener(), run_async=True)
+        try:
+            self.assertTrue(wait_until(lambda: open_count(self.svc) == base + 1))
+            publish(self.svc, "user", "update",
+                    json.dumps({"id": "501", "content": "<p>hi</p>",
+                                "created_at": "2026-11-25T01:02:03.000Z"}), account=61)
+            publish(self.svc, "user", "notification",
+                    json.dumps({"id": "502", "type": "favourite",
+                                "created_at": "2026-11-25T01:02:04.000Z"}), account=61)
+            publish(self.svc, "user", "delete", "501", account=61)
+            self.assertTrue(done.wait(10), got)
+        finally:
+            # Mastodon.py's close() reads on until the server sends more (a heartbeat, or the
+            # end at shutdown), so it runs on the side.
+            threading.Thread(target=handle.close, daemon=True).start()
+        self.assertEqual(got, [("update", "501", "<p>hi</p>"),
+                               ("notification", "502", "favourite"), ("delete", "501")])
+
     async def test_garbage_gets_error_frames_and_connection_survives(self):
         async with websockets.connect(ws_url(self.svc), subprotocols=["tok-41"]) as ws:
             bad = ["garbage", "[1,2]", "{}", '{"type":"bogus","stream":"user"}',
