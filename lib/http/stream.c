@@ -603,12 +603,16 @@ static void open_sse(struct stream_hub *hub, struct http_req *req, struct http_r
     const char *token = find_token(req, false, &protocol);
     bool authed;
     uint64_t account;
+    bool need_user = kind == SK_USER || kind == SK_USER_NOTIFICATION;
     if (http_req_method(req) == HTTP_HEAD) {
-        http_res_static(res, 200, "text/event-stream", "", 0);
+        /* The headers a GET would get, without opening a stream. */
+        if (need_user && !token)
+            http_res_error(res, 401, "Missing access token");
+        else
+            http_res_static(res, 200, "text/event-stream", "", 0);
         return;
     }
-    if (!admit(hub, req, res, token, kind == SK_USER || kind == SK_USER_NOTIFICATION, &authed,
-               &account))
+    if (!admit(hub, req, res, token, need_user, &authed, &account))
         return;
     stream_sse_open(hub, req, res, kind, authed, account);
 }

@@ -19,7 +19,7 @@ import urllib.parse
 
 import websockets
 
-from harness import Service
+from harness import Service, raw
 
 TESTD = os.environ["THREADLY_STREAM_TESTD"]
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -445,6 +445,19 @@ class StreamingTest(AsyncCase):
         self.assertEqual(r.status, 400)
         r, j = self.svc.json("GET", "/api/v1/streaming")  # no Upgrade, no stream
         self.assertEqual(r.status, 400)
+        # HTTP/1.0 cannot upgrade: libmicrohttpd refuses the 101 and drops the connection, and
+        # the slot taken for it comes back.
+        before = open_count(self.svc)
+        answer = raw(self.svc.port, b"GET /api/v1/streaming?stream=user HTTP/1.0\r\n"
+                     b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     b"Authorization: Bearer tok-81\r\n\r\n")
+        self.assertNotIn(b" 101 ", answer.split(b"\r\n", 1)[0])
+        self.assertTrue(wait_until(lambda: open_count(self.svc) == before))
+        r, _ = self.svc.request("HEAD", "/api/v1/streaming/user")
+        self.assertEqual(r.status, 401)
+        r, _ = self.svc.request("HEAD", "/api/v1/streaming/public")
+        self.assertEqual((r.status, r.getheader("Content-Type")), (200, "text/event-stream"))
         ws = RawWS(self.svc.port, "/api/v1/streaming?stream=nope")
         self.assertEqual(ws.status, 400)
         ws.close()
