@@ -6,6 +6,23 @@
 #ifndef LIB_EVENTS_KAFKA_H
 #define LIB_EVENTS_KAFKA_H
 
+/* How the services use it (each on its own thread, one producer or consumer per thread):
+ *
+ *   outbox relay, per round:
+ *     rows = the oldest unsent outbox rows, in seq order (up to a few hundred)
+ *     recs[i] = (struct kafka_record){.type = row.type, .key = row.key,
+ *                                     .value = row.envelope, .value_len = row.len};
+ *     rc = kafka_producer_publish(p, recs, n, &acked, &err);
+ *     mark rows[0 .. acked) sent; retry from rows[acked] next round;
+ *     recs[acked].status == ERR_INVALID: that row can never go (unknown type): report it;
+ *     rc == ERR_INTERNAL: kafka_producer_close(p) and open a new one.
+ *
+ *   event consumer, per round:
+ *     kafka_consumer_poll(c, 500, 1000, &arena, &msgs, &n, &err);
+ *     in one transaction: for each msgs[i], event_parse(value) (garbage: log or dead-letter),
+ *       skip ids already applied, apply;
+ *     stored: kafka_consumer_commit(c, &err); failed: kafka_consumer_rewind(c, &err). */
+
 #include "lib/base/arena.h"
 #include "lib/base/err.h"
 #include "lib/base/log.h"

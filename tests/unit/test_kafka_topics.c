@@ -1,9 +1,12 @@
 /* test_kafka_topics.c - the event type -> topic map of docs/events.md and the checks the
  * Kafka layer makes before anything reaches a broker (no broker needed). */
+#include "lib/base/clock.h"
+#include "lib/base/log.h"
 #include "lib/events/kafka.h"
 
 #include <criterion/criterion.h>
 #include <string.h>
+#include <unistd.h>
 
 Test(kafka_topics, every_type_of_the_contract_has_its_topic)
 {
@@ -136,4 +139,29 @@ Test(kafka_producer, an_unreachable_broker_acknowledges_nothing, .timeout = 30)
     cr_assert(strstr(err.msg, "record 0"), "%s", err.msg);
     cr_assert_eq(kafka_ping(&cfg, 500, &err), ERR_UNAVAILABLE);
     kafka_producer_close(p);
+}
+
+/* With a logger, librdkafka's complaints become our JSON log lines, not raw stderr. */
+Test(kafka_producer, librdkafka_messages_go_to_the_logger, .timeout = 30)
+{
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    struct logger lg;
+    log_init(&lg, "test", LOG_DEBUG, fds[1], &clock_system);
+    struct err err = {0};
+    struct kafka_config cfg = {.bootstrap = "127.0.0.1:1", .timeout_ms = 1000, .log = &lg};
+    struct kafka_producer *p;
+    cr_assert_eq(kafka_producer_open(&cfg, &p, &err), ERR_OK, "%s", err.msg);
+    struct kafka_record r = {.type = "status.created", .key = "1", .value = "{}", .value_len = 2};
+    cr_assert_eq(kafka_producer_publish(p, &r, 1, NULL, &err), ERR_UNAVAILABLE);
+    kafka_producer_close(p);
+    close(fds[1]);
+    char out[8192];
+    ssize_t n = read(fds[0], out, sizeof(out) - 1);
+    close(fds[0]);
+    cr_assert_gt(n, 0);
+    out[n] = '\0';
+    cr_assert(strstr(out, "\"service\":\"test\""), "%s", out);
+    cr_assert(strstr(out, "kafka "), "%s", out);
+    cr_assert(strstr(out, "Connection refused"), "%s", out);
 }
