@@ -173,6 +173,7 @@ struct kafka_consumer_stats {
     uint64_t commits;  /* successful kafka_consumer_commit calls that committed something */
     uint64_t commit_failures;
     uint64_t rebalances; /* assignments and revocations */
+    int64_t assigned;    /* partitions owned now */
     int64_t lag;         /* messages behind the partitions' ends over the assignment, from the
                           * broker's last fetch answers (no extra request); a partition that
                           * returned nothing since its assignment counts 0; -1 unknown */
@@ -182,8 +183,9 @@ struct kafka_consumer_stats {
 void kafka_consumer_stats(const struct kafka_consumer *c, struct kafka_consumer_stats *out);
 
 /* Registers kafka_consumer_messages_total, kafka_consumer_commits_total,
- * kafka_consumer_commit_failures_total, kafka_consumer_rebalances_total and
- * kafka_consumer_lag_messages (gauge; -1 unknown) in m. Once per registry. */
+ * kafka_consumer_commit_failures_total, kafka_consumer_rebalances_total,
+ * kafka_consumer_assigned_partitions and kafka_consumer_lag_messages (gauges; lag -1:
+ * unknown) in m. Once per registry. */
 void kafka_consumer_add_metrics(struct kafka_consumer *c, struct metrics *m);
 
 /* ---- admin ---- */

@@ -25,6 +25,7 @@ struct kafka_consumer {
     size_t nparts, cap;
     _Atomic uint64_t messages, bytes, commits, commit_failures, rebalances;
     _Atomic int64_t lag;
+    _Atomic int64_t assigned;
 };
 
 static struct partition_state *part_find(struct kafka_consumer *c, const char *topic,
@@ -77,10 +78,13 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     atomic_fetch_add(&c->rebalances, 1);
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_error_t *ie = NULL;
-        if (cooperative)
+        if (cooperative) {
             ie = rd_kafka_incremental_assign(rk, parts);
-        else
+            atomic_fetch_add(&c->assigned, ie ? 0 : parts->cnt);
+        } else {
             rd_kafka_assign(rk, parts);
+            atomic_store(&c->assigned, parts->cnt);
+        }
         if (ie) {
             if (c->base.log)
                 log_printf(c->base.log, LOG_ERROR, NULL, "kafka consumer: assign: %s",
@@ -96,8 +100,10 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
             rd_kafka_error_t *ie = rd_kafka_incremental_unassign(rk, parts);
             if (ie)
                 rd_kafka_error_destroy(ie);
+            atomic_fetch_sub(&c->assigned, parts->cnt);
         } else {
             rd_kafka_assign(rk, NULL);
+            atomic_store(&c->assigned, 0);
         }
         return;
     }
@@ -107,6 +113,7 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
                    rd_kafka_err2str(e));
     part_forget_all(c);
     rd_kafka_assign(rk, NULL);
+    atomic_store(&c->assigned, 0);
 }
 
 int kafka_consumer_open(const struct kafka_config *cfg, const char *const *topics, size_t ntopics,
@@ -379,6 +386,7 @@ void kafka_consumer_stats(const struct kafka_consumer *c, struct kafka_consumer_
     out->commit_failures = atomic_load(&c->commit_failures);
     out->rebalances = atomic_load(&c->rebalances);
     out->lag = atomic_load(&c->lag);
+    out->assigned = atomic_load(&c->assigned);
 }
 
 static double consumer_messages(void *ctx)
@@ -401,6 +409,11 @@ static double consumer_rebalances(void *ctx)
     return (double)atomic_load(&((struct kafka_consumer *)ctx)->rebalances);
 }
 
+static double consumer_assigned(void *ctx)
+{
+    return (double)atomic_load(&((struct kafka_consumer *)ctx)->assigned);
+}
+
 static double consumer_lag(void *ctx)
 {
     return (double)atomic_load(&((struct kafka_consumer *)ctx)->lag);
@@ -417,6 +430,8 @@ void kafka_consumer_add_metrics(struct kafka_consumer *c, struct metrics *m)
                  consumer_commit_failures, c);
     metrics_func(m, METRIC_COUNTER, "kafka_consumer_rebalances_total",
                  "Partition assignments and revocations.", consumer_rebalances, c);
+    metrics_func(m, METRIC_GAUGE, "kafka_consumer_assigned_partitions",
+                 "Partitions this consumer owns in its group.", consumer_assigned, c);
     metrics_func(m, METRIC_GAUGE, "kafka_consumer_lag_messages",
                  "Messages behind the end of the assigned partitions (-1: unknown).", consumer_lag,
                  c);

@@ -398,3 +398,90 @@ Test(kafka_broker, rewind_redelivers_and_lag_counts_what_is_left, .timeout = 120
     arena_release(&a);
     broker_close(&b);
 }
+
+/* Polls both members until the group has settled with every partition owned and both holding
+ * some; returns false if that did not happen in time. */
+static bool settle(struct kafka_consumer *c1, struct kafka_consumer *c2, struct arena *a)
+{
+    struct err err = {0};
+    int64_t deadline = clock_monotonic_ms() + 40000;
+    while (clock_monotonic_ms() < deadline) {
+        struct kafka_message *m;
+        size_t n;
+        kafka_consumer_poll(c1, 16, 100, a, &m, &n, &err);
+        cr_assert_eq(n, 0);
+        kafka_consumer_poll(c2, 16, 100, a, &m, &n, &err);
+        cr_assert_eq(n, 0);
+        struct kafka_consumer_stats s1, s2;
+        kafka_consumer_stats(c1, &s1);
+        kafka_consumer_stats(c2, &s2);
+        if (s1.assigned + s2.assigned == PARTITIONS && s1.assigned > 0 && s2.assigned > 0)
+            return true;
+    }
+    return false;
+}
+
+/* Two members share the partitions; when one leaves with a batch it never committed, the
+ * other takes its partitions over and gets exactly that batch again. */
+Test(kafka_broker, a_member_that_leaves_hands_its_uncommitted_batch_over, .timeout = 200)
+{
+    struct broker b;
+    struct err err = {0};
+    struct arena a;
+    struct kafka_message got1[64], got2[64], again[64];
+    struct sent s;
+    struct kafka_producer *p;
+    struct kafka_consumer *c1, *c2;
+    broker_open(&b, "handover");
+    arena_init(&a, 0);
+    const char *topics[] = {KAFKA_TOPIC_INTERACTION};
+    cr_assert_eq(kafka_consumer_open(&b.cfg, topics, 1, &c1, &err), ERR_OK, "%s", err.msg);
+    cr_assert_eq(kafka_consumer_open(&b.cfg, topics, 1, &c2, &err), ERR_OK, "%s", err.msg);
+    cr_assert(settle(c1, c2, &a), "the group of two did not settle");
+
+    cr_assert_eq(kafka_producer_open(&b.cfg, &p, &err), ERR_OK, "%s", err.msg);
+    make_events(&s, 0, 30);
+    for (size_t i = 0; i < s.n; i++) { /* one topic, 30 keys: every partition gets some */
+        s.recs[i].type = i % 2 ? "favourite.created" : "follow.created";
+        snprintf(s.keys[i], sizeof(s.keys[i]), "%zu", 100 + i);
+    }
+    publish_all(p, &s);
+
+    size_t n1 = 0, n2 = 0;
+    int64_t deadline = clock_monotonic_ms() + 30000;
+    while (n1 + n2 < 30 && clock_monotonic_ms() < deadline) {
+        struct kafka_message *m;
+        size_t n;
+        cr_assert_eq(kafka_consumer_poll(c1, 64, 100, &a, &m, &n, &err), ERR_OK, "%s", err.msg);
+        for (size_t i = 0; i < n && n1 < 64; i++)
+            got1[n1++] = m[i];
+        cr_assert_eq(kafka_consumer_poll(c2, 64, 100, &a, &m, &n, &err), ERR_OK, "%s", err.msg);
+        for (size_t i = 0; i < n && n2 < 64; i++)
+            got2[n2++] = m[i];
+    }
+    cr_assert_eq(n1 + n2, 30, "the two members got %zu + %zu of 30", n1, n2);
+    cr_assert(n1 > 0 && n2 > 0, "one member got everything (%zu, %zu)", n1, n2);
+    for (size_t i = 0; i < n1; i++) /* no partition is read by both */
+        for (size_t j = 0; j < n2; j++)
+            cr_assert_neq(got1[i].partition, got2[j].partition);
+    cr_assert_eq(kafka_consumer_commit(c1, &err), ERR_OK, "%s", err.msg);
+    kafka_consumer_close(c2); /* leaves with its batch uncommitted */
+
+    size_t n = consume(c1, n2, 1000, &a, again, 64);
+    cr_assert_eq(n, n2, "the remaining member got %zu, want c2's %zu uncommitted", n, n2);
+    for (size_t i = 0; i < n; i++) {
+        bool found = false;
+        for (size_t j = 0; j < n2 && !found; j++)
+            found = again[i].partition == got2[j].partition && again[i].offset == got2[j].offset;
+        cr_assert(found, "%d@%" PRId64 " was not c2's", again[i].partition, again[i].offset);
+    }
+    struct kafka_consumer_stats st;
+    kafka_consumer_stats(c1, &st);
+    cr_assert_eq(st.assigned, PARTITIONS);
+    cr_assert_eq(kafka_consumer_commit(c1, &err), ERR_OK, "%s", err.msg);
+    kafka_consumer_close(c1);
+    kafka_producer_close(p);
+    release_events(&s);
+    arena_release(&a);
+    broker_close(&b);
+}
