@@ -266,7 +266,19 @@ Test(kafka_broker, commit_survives_a_restart_and_uncommitted_is_redelivered, .ti
     kafka_consumer_close(c);
 
     cr_assert_eq(kafka_consumer_open(&b.cfg, topics, 3, &c, &err), ERR_OK, "%s", err.msg);
-    n = consume(c, 0, 3000, &a, got, 64);
+    /* Silence means something only once the consumer owns the partitions. */
+    n = 0;
+    for (int64_t end = clock_monotonic_ms() + 30000; clock_monotonic_ms() < end;) {
+        struct kafka_message *m;
+        size_t k;
+        cr_assert_eq(kafka_consumer_poll(c, 16, 100, &a, &m, &k, &err), ERR_OK, "%s", err.msg);
+        n += k;
+        kafka_consumer_stats(c, &st);
+        if (st.assigned == 3 * PARTITIONS)
+            break;
+    }
+    cr_assert_eq(st.assigned, 3 * PARTITIONS);
+    n += consume(c, 0, 3000, &a, got, 64);
     cr_assert_eq(n, 0, "%zu committed messages came again", n);
     kafka_consumer_close(c);
 
