@@ -197,8 +197,12 @@ void kafka_producer_close(struct kafka_producer *p)
 {
     if (!p)
         return;
-    /* Reports that come now belong to no batch (generation moved on): they free their tags. */
-    rd_kafka_flush(p->rk, p->base.timeout_ms);
+    /* Reports that come now belong to no batch (generation moved on): they free their tags.
+     * What is still not reported after the wait is purged, which reports it too. */
+    if (rd_kafka_flush(p->rk, p->base.timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_flush(p->rk, 1000);
+    }
     rd_kafka_destroy(p->rk);
     free(p);
 }
