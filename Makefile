@@ -3,7 +3,7 @@ BUILD ?= build
 BUILD_ASAN ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: run test setup build build-asan unit check-format format check-layers bench bench-timelines clean
+.PHONY: run test setup build build-asan unit check-format format check-layers bench bench-timelines bench-kafka clean
 
 run: setup build
 	@scripts/run
@@ -39,6 +39,9 @@ bench: setup build
 
 bench-timelines: setup build
 	@bench/timelines.sh $(BUILD)
+
+bench-kafka: setup build
+	@bench/kafka_throughput.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
