@@ -40,8 +40,8 @@ static const struct config_option options[] = {
 };
 
 struct notif_db {
-    struct notif_sqlite *sqlite;
-    struct notif_pgsql *pgsql;
+    struct sqlite_db *sqlite;
+    struct pgsql_db *pgsql;
 };
 
 static int store_ready(void *ctx, struct err *err)
@@ -60,23 +60,23 @@ static int open_db(struct service *svc, struct notif_core *core, struct notif_db
     } else if (strncmp(db, "sqlite:", 7) == 0 && db[7]) {
         snprintf(path, sizeof(path), "%s", db + 7);
     } else if (strncmp(db, "postgres://", 11) == 0 || strncmp(db, "postgresql://", 13) == 0) {
-        out->pgsql = notif_pgsql_open(db, err);
+        out->pgsql = notification_pgsql_open(db, err);
         if (!out->pgsql)
             return err->code;
         core->store = notification_store_pgsql(out->pgsql);
         log_printf(&svc->log, LOG_INFO, NULL, "database pgsql (%zu migrations applied)",
-                   notif_pgsql_migrations_applied(out->pgsql));
+                   pgsql_db_migrations_applied(out->pgsql));
         return 0;
     } else {
         return err_set(err, ERR_INVALID, "--db: '%s' is neither sqlite:PATH nor postgres://...",
                        db);
     }
-    out->sqlite = notif_sqlite_open(path, err);
+    out->sqlite = notification_sqlite_open(path, err);
     if (!out->sqlite)
         return err->code;
     core->store = notification_store_sqlite(out->sqlite);
     log_printf(&svc->log, LOG_INFO, NULL, "database sqlite:%s (%zu migrations applied)", path,
-               notif_sqlite_migrations_applied(out->sqlite));
+               sqlite_db_migrations_applied(out->sqlite));
     return 0;
 }
 
@@ -172,8 +172,8 @@ out:
     feed_consumer_stop(consumer);
     service_release(&svc); /* stops the HTTP server before its users are freed */
     notification_store_close(&core.store);
-    notif_sqlite_close(db.sqlite);
-    notif_pgsql_close(db.pgsql);
+    sqlite_db_close(db.sqlite);
+    pgsql_db_close(db.pgsql);
     if (core.tokens.ops)
         token_verifier_jwt_free(&core.tokens);
     if (curl_inited)
