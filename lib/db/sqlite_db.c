@@ -311,9 +311,23 @@ static int sqlite_db_setup(struct sqlite_db *db, const struct db_migration *m, s
     return rc;
 }
 
+/* SQLite counts every allocation under one process-wide mutex unless told not to
+ * (SQLITE_CONFIG_MEMSTATUS): with a connection per HTTP thread that mutex is shared by all of
+ * them, and under load the threads queue on it (futex waits in a profile of GET
+ * /api/v1/statuses/:id). Nothing here reads those statistics. It must run before SQLite is
+ * initialised, hence once, before the first open; if something else initialised SQLite first
+ * the call fails harmlessly and the counting stays on. */
+static pthread_once_t sqlite_db_config_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_db_config(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct sqlite_db *sqlite_db_open_migrations(const char *path, const struct db_migration *m,
                                             size_t n, struct err *err)
 {
+    pthread_once(&sqlite_db_config_once, sqlite_db_config);
     if (!path || !*path || strcmp(path, ":memory:") == 0) {
         err_set(err, ERR_INVALID, "sqlite: the database must be a file, not '%s'",
                 path ? path : "(null)");
