@@ -125,10 +125,17 @@ static int decode(void *ctx, const struct event *e, struct arena *a, struct doma
     case DOMAIN_STATUS_CREATED:
         ok = status_created(d, a, out, err);
         break;
-    case DOMAIN_STATUS_DELETED:
+    case DOMAIN_STATUS_DELETED: {
+        /* visibility decides who is told (streaming); an event without it reaches the author
+         * only. */
+        json_t *v = json_object_get(d, "visibility");
         ok = id_field(d, "status_id", &out->status_id, err) &&
              id_field(d, "account_id", &out->actor_id, err);
+        if (ok && v &&
+            !(json_is_string(v) && visibility_parse(json_string_value(v), &out->visibility)))
+            ok = !err_set(err, ERR_INVALID, "data: \"visibility\" is not a visibility");
         break;
+    }
     case DOMAIN_FAVOURITE_CREATED:
         ok = entity(d, "account", a, &out->actor_id, &out->actor_json, NULL, err) &&
              status(d, a, out, err);
