@@ -219,6 +219,15 @@ class LiveTest(unittest.TestCase):
                            "client_secret": self.stack.app["client_secret"], "token": doomed})
         self.assertEqual(st, 200)
         self.assertTrue(wait_until(lambda: asyncio.run(status_of(doomed)) == 401, 10))
+        # /metrics shows the streams
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.stack.notif_port) as r:
+            text = r.read().decode()
+        for name in ("streaming_connected_clients", "streaming_messages_sent_total",
+                     "streaming_connections_rejected_total", "streaming_events_dropped_total"):
+            self.assertIn("\n" + name, text)
+        rejected = sum(float(l.split()[-1]) for l in text.splitlines()
+                       if l.startswith("streaming_connections_rejected_total"))
+        self.assertGreaterEqual(rejected, 3)
 
     # ---- REST notifications after real API actions ----
 
