@@ -122,15 +122,25 @@ class Stack:
             return False
 
     def stop(self):
+        """Stops everything; raises if a service did not exit cleanly (status 0, no sanitizer
+        report in its log)."""
+        problems = []
         try:
             if self.nginx:
                 self.nginx.terminate()
                 self.nginx.wait(10)
-            for svc in (self.notif, self.core):
-                if svc and svc.proc.poll() is None:
-                    svc.terminate()
+            for name, svc in (("notification-service", self.notif),
+                              ("threadly-service", self.core)):
+                if not svc:
+                    continue
+                rc = svc.terminate() if svc.proc.poll() is None else svc.proc.returncode
+                log = svc.log_text()
+                if rc != 0 or "Sanitizer" in log or "runtime error:" in log:
+                    problems.append("%s exited with %s:\n%s" % (name, rc, log[-4000:]))
         finally:
             shutil.rmtree(self.data, ignore_errors=True)
+        if problems:
+            raise AssertionError("\n".join(problems))
 
     # ---- clients ----
 
