@@ -159,6 +159,18 @@ class LiveTest(unittest.TestCase):
             self.api("bob", "DELETE", "/api/v1/statuses/%s" % b["id"])
             ev, sid, _ = rec.next()
             self.assertEqual((ev, str(sid)), ("delete", b["id"]))
+            # a direct status to alice: the mention and the status; its deletion too
+            t = time.monotonic()
+            dm = self.post("carol", "@alice just between us", visibility="direct")
+            ev, n, _ = rec.next()
+            self.assertEqual((ev, n["type"], str(n["status"]["id"])),
+                             ("notification", "mention", dm["id"]))
+            ev, st, at = rec.next()
+            self.assertEqual((ev, str(st["id"]), st["visibility"]), ("update", dm["id"], "direct"))
+            self.assertLess(at - t, 1.0)
+            self.api("carol", "DELETE", "/api/v1/statuses/%s" % dm["id"])
+            ev, sid, _ = rec.next()
+            self.assertEqual((ev, str(sid)), ("delete", dm["id"]))
             # a private status of someone alice does not follow reaches nobody's stream here
             self.post("carol", "carol's private thought", visibility="private")
             self.sentinel("alice")

@@ -225,6 +225,21 @@ Test(decoder, every_type_and_bad_data)
         ERR_INVALID);
     cr_assert_eq(decode("favourite.deleted", 1, "{\"account_id\":\"0\"}", &a, &e, &err),
                  ERR_INVALID, "0 is not an id");
+    cr_assert_eq(decode("status.deleted", 1,
+                        "{\"status_id\":\"5\",\"account_id\":\"1\",\"visibility\":\"direct\","
+                        "\"mentioned_account_ids\":[\"7\",\"8\"]}",
+                        &a, &e, &err),
+                 0, "%s", err.msg);
+    cr_assert(e.visibility == VISIBILITY_DIRECT && e.nmentions == 2 && e.mentions[1] == 8);
+    cr_assert_eq(decode("status.deleted", 1,
+                        "{\"status_id\":\"5\",\"account_id\":\"1\",\"visibility\":\"secret\"}", &a,
+                        &e, &err),
+                 ERR_INVALID);
+    cr_assert_eq(decode("status.deleted", 1,
+                        "{\"status_id\":\"5\",\"account_id\":\"1\",\"mentioned_account_ids\":"
+                        "[\"x\"]}",
+                        &a, &e, &err),
+                 ERR_INVALID);
     arena_release(&a);
 }
 
@@ -457,7 +472,8 @@ static char *status_event(uint64_t id, uint64_t author, const char *vis, uint64_
     return b;
 }
 
-static char *deleted_event(uint64_t id, uint64_t status, uint64_t author, const char *vis)
+static char *deleted_event(uint64_t id, uint64_t status, uint64_t author, const char *vis,
+                           uint64_t mention)
 {
     static char buf[4][400];
     static int k;
@@ -465,9 +481,10 @@ static char *deleted_event(uint64_t id, uint64_t status, uint64_t author, const 
     snprintf(b, 400,
              "{\"id\":\"%llu\",\"type\":\"status.deleted\",\"version\":1,\"occurred_at\":"
              "\"2026-11-24T01:02:03.000Z\",\"producer\":\"threadly-service\",\"key\":\"%llu\","
-             "\"data\":{\"status_id\":\"%llu\",\"account_id\":\"%llu\",\"visibility\":\"%s\"}}",
+             "\"data\":{\"status_id\":\"%llu\",\"account_id\":\"%llu\",\"visibility\":\"%s\","
+             "\"mentioned_account_ids\":[\"%llu\"]}}",
              (unsigned long long)id, (unsigned long long)status, (unsigned long long)status,
-             (unsigned long long)author, vis);
+             (unsigned long long)author, vis, (unsigned long long)mention);
     return b;
 }
 
@@ -507,14 +524,17 @@ Test(live, published_after_commit_to_the_right_audience_and_never_twice)
     cr_assert_eq(nrec, 0);
 
     /* Deleting the public status: delete to the same audience; private: no public streams. */
-    struct inbound_message d[2] = {msg(5, deleted_event(405, 403, 1, "public")),
-                                   msg(6, deleted_event(406, 407, 1, "private"))};
-    cr_assert_eq(consume_batch(&c, "feed", d, 2, 6, NULL, &err), 0);
-    cr_assert_eq(nrec, 2);
+    struct inbound_message d[3] = {msg(5, deleted_event(405, 403, 1, "public", 5)),
+                                   msg(6, deleted_event(406, 407, 1, "private", 5)),
+                                   msg(7, deleted_event(410, 404, 1, "direct", 6))};
+    cr_assert_eq(consume_batch(&c, "feed", d, 3, 7, NULL, &err), 0);
+    cr_assert_eq(nrec, 3);
     cr_assert_str_eq(rec[0].what, "delete");
     cr_assert_eq(rec[0].id, 403);
     cr_assert(rec[0].pub && rec[0].nto == 3);
     cr_assert(!rec[1].pub && rec[1].nto == 3);
+    cr_assert(!rec[2].pub && rec[2].nto == 2 && rec[2].to[0] == 1 && rec[2].to[1] == 6,
+              "a direct status' delete reaches the author and the mentioned accounts");
 
     /* A notification made and removed in one batch is not sent. */
     nrec = 0;
@@ -523,8 +543,8 @@ Test(live, published_after_commit_to_the_right_audience_and_never_twice)
              "{\"id\":\"409\",\"type\":\"follow.deleted\",\"version\":1,\"occurred_at\":"
              "\"2026-11-24T01:02:03.000Z\",\"producer\":\"threadly-service\",\"key\":\"2\","
              "\"data\":{\"follow_id\":\"408\",\"account_id\":\"7\",\"target_account_id\":\"2\"}}");
-    struct inbound_message fu[2] = {msg(7, follow(408, 7, 2)), msg(8, unfollow)};
-    cr_assert_eq(consume_batch(&c, "feed", fu, 2, 8, NULL, &err), 0);
+    struct inbound_message fu[2] = {msg(8, follow(408, 7, 2)), msg(9, unfollow)};
+    cr_assert_eq(consume_batch(&c, "feed", fu, 2, 9, NULL, &err), 0);
     cr_assert_eq(nrec, 0);
     notification_store_close(&c.store);
 }
