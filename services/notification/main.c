@@ -1,5 +1,6 @@
 /* main.c - notification-service's composition root: reads the configuration, picks and wires
- * the adapters (store, token verifier, event feed consumer), and runs the HTTP server until
+ * the adapters (store, token verifier, event feed consumer, streaming hub), and runs the HTTP
+ * server until
  * SIGINT/SIGTERM. No logic lives here. */
 #include "lib/auth/jwt.h"
 #include "lib/http/service.h"
@@ -9,6 +10,7 @@
 #include "services/notification/adapters/jwt/token_verifier_jwt.h"
 #include "services/notification/adapters/pgsql/notification_store_pgsql.h"
 #include "services/notification/adapters/sqlite/notification_store_sqlite.h"
+#include "services/notification/adapters/stream/live_stream_hub.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -37,6 +39,14 @@ static const struct config_option options[] = {
     {"events-backoff-max-ms", "THREADLY_EVENTS_BACKOFF_MAX_MS", CONFIG_INT, "10000", 10, 600000,
      "Longest pause between retries while the feed or the database fails (it doubles from "
      "100 ms)."},
+    {"stream-max-connections", "THREADLY_STREAM_MAX_CONNECTIONS", CONFIG_INT, "10000", 1, 1000000,
+     "Open streaming connections (WebSocket + SSE) in total; more get 429."},
+    {"stream-max-per-account", "THREADLY_STREAM_MAX_PER_ACCOUNT", CONFIG_INT, "16", 1, 100000,
+     "Open streaming connections of one account; more get 429."},
+    {"stream-send-buffer", "THREADLY_STREAM_SEND_BUFFER", CONFIG_INT, "1048576", 1024, 1073741824,
+     "Bytes queued for one streaming client before it is disconnected as too slow."},
+    {"stream-heartbeat-ms", "THREADLY_STREAM_HEARTBEAT_MS", CONFIG_INT, "15000", 100, 3600000,
+     "Interval of WebSocket pings and SSE :thump comments."},
 };
 
 struct notif_db {
@@ -87,6 +97,7 @@ int main(int argc, char **argv)
     struct notif_db db = {0};
     struct notifications_http api = {0};
     struct feed_consumer *consumer = NULL;
+    struct live_stream_hub *live = NULL;
     struct err err = {0};
     char base_url[1024], key_path[4096];
     bool stop, curl_inited = false;
@@ -143,6 +154,16 @@ int main(int argc, char **argv)
     api.base_url = base_url;
     api.log = &svc.log;
     notifications_http_register(svc.http, &api);
+    struct stream_hub_config scfg = {
+        .max_connections = (unsigned)config_int(&svc.config, "stream-max-connections"),
+        .max_per_account = (unsigned)config_int(&svc.config, "stream-max-per-account"),
+        .send_buffer = (size_t)config_int(&svc.config, "stream-send-buffer"),
+        .heartbeat_ms = (unsigned)config_int(&svc.config, "stream-heartbeat-ms"),
+        .log = &svc.log,
+        .metrics = svc.metrics,
+    };
+    live = live_stream_hub_new(svc.http, &core, &scfg);
+    core.live = live_stream_hub_port(live); /* before the consumer starts */
     http_ops_add_check(&svc.ops, "database", store_ready, &core.store);
     http_ops_add_check(&svc.ops, "jwt_public_key", token_verifier_jwt_ready, core.tokens.ctx);
     if (consume) {
@@ -171,6 +192,7 @@ fail:
 out:
     feed_consumer_stop(consumer);
     service_release(&svc); /* stops the HTTP server before its users are freed */
+    live_stream_hub_free(live);
     notification_store_close(&core.store);
     sqlite_db_close(db.sqlite);
     pgsql_db_close(db.pgsql);

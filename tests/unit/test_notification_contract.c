@@ -200,17 +200,24 @@ CONTRACT(replay_makes_no_duplicates)
     cr_assert_eq(r.created, 1);
     /* The same event again, even with a fresh notification id: skipped by its event id. */
     struct batch_item again = create(&f->a, 21, NOTIFICATION_FOLLOW, ALICE, BOB, 0, "follow:x");
+    bool dup = false;
+    again.duplicate = &dup;
     apply(f, &again, 1, &r);
     cr_assert_eq(r.created, 0);
     cr_assert_eq(r.duplicates, 1);
+    cr_assert(dup, "the item is flagged as a duplicate");
     /* Twice in one batch. */
     struct batch_item twice[2] = {
         create(&f->a, 22, NOTIFICATION_FOLLOW, BOB, ALICE, 0, "follow:y"),
         create(&f->a, 22, NOTIFICATION_FOLLOW, BOB, ALICE, 0, "follow:y"),
     };
+    bool dups[2] = {true, false};
+    twice[0].duplicate = &dups[0];
+    twice[1].duplicate = &dups[1];
     apply(f, twice, 2, &r);
     cr_assert_eq(r.created, 1);
     cr_assert_eq(r.duplicates, 1);
+    cr_assert(!dups[0] && dups[1], "the first is applied, the second a duplicate");
     cr_assert_eq(list(f, ALICE, NOTIFICATION_TYPES_ALL, 0, page(40)).n, 1);
     cr_assert_eq(list(f, BOB, NOTIFICATION_TYPES_ALL, 0, page(40)).n, 1);
 }

@@ -157,6 +157,8 @@ static int apply_items(struct pgsql_db *db, const struct batch_item *items, size
         size_t fresh = 0;
         rc = exec_ids(db, SQL_PROCESSED, (int64_t[]){(int64_t)it->event_id, now}, 2,
                       "mark event processed", &fresh, err);
+        if (rc == 0 && it->duplicate)
+            *it->duplicate = !fresh;
         if (rc == 0 && !fresh)
             r->duplicates++;
         else if (rc == 0)
