@@ -77,8 +77,17 @@ static size_t events_build(void *arg, const struct outbox_change *ch, struct eve
         field_raw(&w, "account", d->account);
         jsonw_field_str(&w, "email", d->email);
         jsonw_field_str(&w, "locale", d->locale);
+        jsonw_field_str(&w, "confirmation_token", d->token);
         jsonw_object_end(&w);
         event_set(d, &out[0], "account.created", &b);
+        break;
+    case EVENTS_PASSWORD_RESET_REQUESTED:
+        jsonw_object_begin(&w);
+        field_raw(&w, "account", d->account);
+        jsonw_field_str(&w, "email", d->email);
+        jsonw_field_str(&w, "reset_token", d->token);
+        jsonw_object_end(&w);
+        event_set(d, &out[0], "account.password_reset_requested", &b);
         break;
     case EVENTS_ACCOUNT_UPDATED:
         jsonw_object_begin(&w);
