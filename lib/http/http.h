@@ -65,9 +65,13 @@ void http_route_blocking(struct http_server *s, unsigned methods, const char *pa
 int http_server_start(struct http_server *s, struct err *err);
 /* The port actually bound (useful with port 0). */
 int http_server_port(const struct http_server *s);
-/* Graceful stop: stop accepting, let in-flight requests finish (up to grace_ms), then close
- * every connection. */
+/* Graceful stop: stop accepting, run the shutdown hooks, let in-flight requests finish (up to
+ * grace_ms), then close every connection. */
 void http_server_shutdown(struct http_server *s, int grace_ms);
+/* Registers fn to run once in http_server_shutdown, right after the server stops accepting and
+ * before it waits for in-flight requests: long-lived responses (streams) end themselves there.
+ * Hooks run in registration order on the thread that shuts down. */
+void http_server_on_shutdown(struct http_server *s, void (*fn)(void *ctx), void *ctx);
 /* Stops (if running) and frees. NULL is a no-op. */
 void http_server_free(struct http_server *s);
 
@@ -78,10 +82,7 @@ void http_server_free(struct http_server *s);
  * stay readable through the request functions until then. */
 void http_req_suspend(struct http_req *req);
 void http_req_resume(struct http_req *req);
-/* fn(ctx) runs once when http_server_shutdown begins, after the listener is closed and before
- * the wait for in-flight requests: owners of suspended requests answer them there. One per
- * server; call before http_server_start. */
-void http_server_on_shutdown(struct http_server *s, void (*fn)(void *ctx), void *ctx);
+/* Owners of suspended requests answer them in a shutdown hook (http_server_on_shutdown). */
 
 /* Request. Strings returned are valid until the handler returns. */
 enum http_method http_req_method(const struct http_req *req);

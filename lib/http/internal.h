@@ -26,7 +26,8 @@ struct http_route {
 struct http_res {
     int status;
     const char *content_type;
-    enum { RES_NONE, RES_STATIC, RES_COPY, RES_FREE } mode;
+    enum { RES_NONE, RES_STATIC, RES_COPY, RES_FREE, RES_MHD } mode;
+    struct MHD_Response *mhd; /* RES_MHD: a prepared response (upgrade or callback) */
     const void *body;
     size_t len;
     size_t nheaders;
@@ -61,6 +62,8 @@ struct http_req {
     json_t *json;
     char remote[64];
     struct http_res res;
+    void (*on_done)(void *ctx); /* see http_req_on_done */
+    void *on_done_ctx;
 };
 
 /* Router (router.c). */
@@ -77,5 +80,16 @@ int http_args_parse_body(struct http_req *req);
 int http_args_parse_query(struct http_req *req);
 
 void http_res_init(struct http_res *res);
+
+/* For lib/http's streaming code (stream*.c), which speaks libmicrohttpd directly. */
+
+/* Answers with a prepared libmicrohttpd response (an upgrade or a callback response), which
+ * res takes over; the server adds its usual headers and res's headers and queues it. */
+void http_res_mhd(struct http_res *res, int status, const char *content_type,
+                  struct MHD_Response *r);
+/* fn(ctx) runs once when the request ends: completed, aborted, or, after an upgrade, once the
+ * upgraded socket was closed. It runs on a libmicrohttpd thread, possibly under libmicrohttpd's
+ * locks, so it must not call libmicrohttpd. */
+void http_req_on_done(struct http_req *req, void (*fn)(void *ctx), void *ctx);
 
 #endif

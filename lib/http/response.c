@@ -15,6 +15,9 @@ static void set_body(struct http_res *res, int status, const char *ct, int mode,
 {
     if (res->mode == RES_FREE)
         free((void *)res->body);
+    if (res->mode == RES_MHD)
+        MHD_destroy_response(res->mhd);
+    res->mhd = NULL;
     res->status = status;
     res->content_type = ct;
     res->mode = mode;
@@ -76,4 +79,11 @@ void http_res_error(struct http_res *res, int status, const char *msg)
     size_t len;
     char *body = buf_detach(&b, &len);
     set_body(res, status, "application/json; charset=utf-8", RES_FREE, body, len);
+}
+
+void http_res_mhd(struct http_res *res, int status, const char *content_type,
+                  struct MHD_Response *r)
+{
+    set_body(res, status, content_type, RES_MHD, NULL, 0);
+    res->mhd = r;
 }

@@ -28,8 +28,15 @@ struct http_pool {
     pthread_t *threads;
 };
 
+struct http_shutdown_hook {
+    struct http_shutdown_hook *next;
+    void (*fn)(void *ctx);
+    void *ctx;
+};
+
 struct http_server {
     struct http_server_config cfg;
+    struct http_shutdown_hook *hooks;
     struct http_pool pool;
     struct MHD_Daemon *daemon;
     struct http_route *routes;
@@ -39,8 +46,6 @@ struct http_server {
     struct metric_family *durations; /* http_request_duration_seconds{route} */
     struct metric_series *inflight_gauge;
     struct metric_series *unmatched_duration;
-    void (*on_shutdown)(void *ctx);
-    void *on_shutdown_ctx;
 };
 
 static const double duration_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -158,13 +163,6 @@ void http_req_resume(struct http_req *req)
     ASSERT(req->suspended && !req->handled);
     req->handled = true;
     MHD_resume_connection(req->conn);
-}
-
-void http_server_on_shutdown(struct http_server *s, void (*fn)(void *ctx), void *ctx)
-{
-    ASSERT(!s->daemon);
-    s->on_shutdown = fn;
-    s->on_shutdown_ctx = ctx;
 }
 
 /* Hands req to the pool with its connection suspended. */
@@ -297,8 +295,12 @@ static void req_free(struct http_req *req)
         return;
     atomic_fetch_sub(&req->server->inflight, 1);
     metrics_add(req->server->inflight_gauge, -1);
+    if (req->on_done)
+        req->on_done(req->on_done_ctx);
     if (req->res.mode == RES_FREE)
         free((void *)req->res.body);
+    if (req->res.mode == RES_MHD)
+        MHD_destroy_response(req->res.mhd);
     json_decref(req->json);
     buf_release(&req->body);
     arena_release(&req->arena);
@@ -318,7 +320,11 @@ static enum MHD_Result send_response(struct http_req *req)
     struct http_res *res = &req->res;
     struct MHD_Response *r;
     req->answered = true;
-    if (res->mode == RES_NONE) {
+    if (res->mode == RES_MHD) {
+        r = res->mhd; /* the reference passes to this function */
+        res->mhd = NULL;
+        res->mode = RES_NONE;
+    } else if (res->mode == RES_NONE) {
         static const char empty[] = "";
         r = MHD_create_response_from_buffer(0, (void *)empty, MHD_RESPMEM_PERSISTENT);
     } else {
@@ -540,6 +546,23 @@ int http_server_start(struct http_server *s, struct err *err)
     return 0;
 }
 
+void http_server_on_shutdown(struct http_server *s, void (*fn)(void *ctx), void *ctx)
+{
+    struct http_shutdown_hook *h = xcalloc(1, sizeof(*h)), **tail = &s->hooks;
+    h->fn = fn;
+    h->ctx = ctx;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = h;
+}
+
+void http_req_on_done(struct http_req *req, void (*fn)(void *ctx), void *ctx)
+{
+    ASSERT(!req->on_done);
+    req->on_done = fn;
+    req->on_done_ctx = ctx;
+}
+
 int http_server_port(const struct http_server *s)
 {
     return s->port;
@@ -552,8 +575,8 @@ void http_server_shutdown(struct http_server *s, int grace_ms)
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
-    if (s->on_shutdown)
-        s->on_shutdown(s->on_shutdown_ctx);
+    for (struct http_shutdown_hook *h = s->hooks; h; h = h->next)
+        h->fn(h->ctx);
     int64_t deadline = clock_monotonic_ms() + grace_ms;
     while (atomic_load(&s->inflight) > 0 && clock_monotonic_ms() < deadline)
         usleep(10 * 1000);
@@ -570,6 +593,11 @@ void http_server_free(struct http_server *s)
         return;
     http_server_shutdown(s, 0);
     http_router_free(s->routes);
+    while (s->hooks) {
+        struct http_shutdown_hook *h = s->hooks;
+        s->hooks = h->next;
+        free(h);
+    }
     free(s);
 }
 

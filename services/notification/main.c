@@ -1,25 +1,182 @@
-/* main.c - notification-service's composition root: reads the configuration, wires the
- * adapters and runs the HTTP server until SIGINT/SIGTERM. No logic lives here. */
+/* main.c - notification-service's composition root: reads the configuration, picks and wires
+ * the adapters (store, token verifier, event feed consumer), and runs the HTTP server until
+ * SIGINT/SIGTERM. No logic lives here. */
+#include "lib/auth/jwt.h"
 #include "lib/http/service.h"
+#include "services/notification/adapters/feed/feed_consumer.h"
+#include "services/notification/adapters/http/notifications_http.h"
+#include "services/notification/adapters/json/event_decoder_json.h"
+#include "services/notification/adapters/jwt/token_verifier_jwt.h"
+#include "services/notification/adapters/pgsql/notification_store_pgsql.h"
+#include "services/notification/adapters/sqlite/notification_store_sqlite.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
 
 static const struct config_option options[] = {
     SERVICE_COMMON_OPTIONS("THREADLY_NOTIFICATION_PORT", "9080", "THREADLY_NOTIFICATION_NODE_ID",
                            "2"),
+    {"public-url", "THREADLY_PUBLIC_URL", CONFIG_STRING, "http://127.0.0.1:8000", 0, 0,
+     "Base URL clients use (the gateway's), for the Link headers of paged lists."},
+    {"db", "THREADLY_NOTIFICATION_DB", CONFIG_STRING, NULL, 0, 0,
+     "Database: sqlite:PATH (default sqlite:<data-dir>/notification/notification.db) or a "
+     "PostgreSQL URL postgres://user[:password]@host[:port]/dbname[?param=value...]."},
+    {"jwt-public-key", "THREADLY_JWT_PUBLIC_KEY", CONFIG_STRING, NULL, 0, 0,
+     "threadly-service's Ed25519 public key, to verify access tokens (default "
+     "<data-dir>/threadly/jwt-ed25519.key.pub; read again while it does not exist yet)."},
+    {"events-url", "THREADLY_EVENTS_URL", CONFIG_STRING, "http://127.0.0.1:8080/internal/v1/events",
+     0, 0, "threadly-service's event feed, long-polled for domain events; 'off' consumes nothing."},
+    {"internal-secret", "THREADLY_INTERNAL_SECRET", CONFIG_STRING, NULL, 0, 0,
+     "Sent to the event feed as X-Threadly-Internal-Secret (threadly-service's "
+     "--internal-secret)."},
+    {"events-batch", "THREADLY_EVENTS_BATCH", CONFIG_INT, "100", 1, 1000,
+     "Events asked for per feed request."},
+    {"events-wait", "THREADLY_EVENTS_WAIT", CONFIG_INT, "25", 0, 30,
+     "Seconds a feed request waits for new events (long poll)."},
+    {"events-backoff-max-ms", "THREADLY_EVENTS_BACKOFF_MAX_MS", CONFIG_INT, "10000", 10, 600000,
+     "Longest pause between retries while the feed or the database fails (it doubles from "
+     "100 ms)."},
 };
+
+struct notif_db {
+    struct notif_sqlite *sqlite;
+    struct notif_pgsql *pgsql;
+};
+
+static int store_ready(void *ctx, struct err *err)
+{
+    return notification_store_ping(ctx, err);
+}
+
+/* Opens the store named by --db. Adapters are chosen by name here and nowhere else. */
+static int open_db(struct service *svc, struct notif_core *core, struct notif_db *out,
+                   struct err *err)
+{
+    const char *db = config_str(&svc->config, "db");
+    char path[4096];
+    if (!db) {
+        snprintf(path, sizeof(path), "%s/notification.db", svc->data_dir);
+    } else if (strncmp(db, "sqlite:", 7) == 0 && db[7]) {
+        snprintf(path, sizeof(path), "%s", db + 7);
+    } else if (strncmp(db, "postgres://", 11) == 0 || strncmp(db, "postgresql://", 13) == 0) {
+        out->pgsql = notif_pgsql_open(db, err);
+        if (!out->pgsql)
+            return err->code;
+        core->store = notification_store_pgsql(out->pgsql);
+        log_printf(&svc->log, LOG_INFO, NULL, "database pgsql (%zu migrations applied)",
+                   notif_pgsql_migrations_applied(out->pgsql));
+        return 0;
+    } else {
+        return err_set(err, ERR_INVALID, "--db: '%s' is neither sqlite:PATH nor postgres://...",
+                       db);
+    }
+    out->sqlite = notif_sqlite_open(path, err);
+    if (!out->sqlite)
+        return err->code;
+    core->store = notification_store_sqlite(out->sqlite);
+    log_printf(&svc->log, LOG_INFO, NULL, "database sqlite:%s (%zu migrations applied)", path,
+               notif_sqlite_migrations_applied(out->sqlite));
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
     struct service svc;
-    bool stop;
+    struct notif_core core = {0};
+    struct notif_db db = {0};
+    struct notifications_http api = {0};
+    struct feed_consumer *consumer = NULL;
+    struct err err = {0};
+    char base_url[1024], key_path[4096];
+    bool stop, curl_inited = false;
     int rc = service_boot(&svc, "notification-service", "notification",
                           "notification-service: notifications, live streaming and email.", options,
                           sizeof(options) / sizeof(options[0]), argc, argv, &stop);
     if (stop)
         goto out;
+    rc = 2;
+    const char *public_url = config_str(&svc.config, "public-url");
+    if (strncmp(public_url, "http://", 7) != 0 && strncmp(public_url, "https://", 8) != 0) {
+        log_printf(&svc.log, LOG_ERROR, NULL, "--public-url: '%s' is not an http(s) URL",
+                   public_url);
+        goto out;
+    }
+    snprintf(base_url, sizeof(base_url), "%s", public_url);
+    for (size_t n = strlen(base_url); n > 0 && base_url[n - 1] == '/'; n--)
+        base_url[n - 1] = '\0';
+    const char *events_url = config_str(&svc.config, "events-url");
+    bool consume = strcmp(events_url, "off") != 0;
+    if (consume && strncmp(events_url, "http://", 7) != 0 &&
+        strncmp(events_url, "https://", 8) != 0) {
+        log_printf(&svc.log, LOG_ERROR, NULL,
+                   "--events-url: '%s' is neither an http(s) URL nor "
+                   "off",
+                   events_url);
+        goto out;
+    }
+    rc = 1;
+    if (jwt_init(&err))
+        goto fail;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        err_set(&err, ERR_INTERNAL, "curl_global_init failed");
+        goto fail;
+    }
+    curl_inited = true;
+    if (open_db(&svc, &core, &db, &err) != 0) {
+        rc = err.code == ERR_INVALID ? 2 : 1;
+        goto fail;
+    }
+    const char *key = config_str(&svc.config, "jwt-public-key");
+    if (key)
+        snprintf(key_path, sizeof(key_path), "%s", key);
+    else
+        snprintf(key_path, sizeof(key_path), "%s/threadly/jwt-ed25519.key.pub",
+                 config_str(&svc.config, "data-dir"));
+    core.tokens = token_verifier_jwt_new(key_path);
+    core.decoder = event_decoder_json();
+    core.clock = &clock_system;
+    core.ids = &svc.ids;
+    core.log = &svc.log;
+
+    api.core = &core;
+    api.base_url = base_url;
+    api.log = &svc.log;
+    notifications_http_register(svc.http, &api);
+    http_ops_add_check(&svc.ops, "database", store_ready, &core.store);
+    http_ops_add_check(&svc.ops, "jwt_public_key", token_verifier_jwt_ready, core.tokens.ctx);
+    if (consume) {
+        struct feed_consumer_config fcfg = {
+            .url = events_url,
+            .secret = config_str(&svc.config, "internal-secret"),
+            .limit = (int)config_int(&svc.config, "events-batch"),
+            .wait_s = (int)config_int(&svc.config, "events-wait"),
+            .backoff_min_ms = 100,
+            .backoff_max_ms = (int)config_int(&svc.config, "events-backoff-max-ms"),
+        };
+        if (fcfg.backoff_min_ms > fcfg.backoff_max_ms)
+            fcfg.backoff_min_ms = fcfg.backoff_max_ms;
+        consumer = feed_consumer_start(&core, &fcfg, &svc.log, svc.metrics);
+        http_ops_add_check(&svc.ops, "event_feed", feed_consumer_ready, consumer);
+    } else {
+        log_printf(&svc.log, LOG_INFO, NULL, "--events-url off: consuming no events");
+    }
+
     rc = service_listen(&svc);
     if (rc == 0)
         service_wait(&svc);
+    goto out;
+fail:
+    log_printf(&svc.log, LOG_ERROR, NULL, "cannot start: %s", err.msg);
 out:
-    service_release(&svc);
+    feed_consumer_stop(consumer);
+    service_release(&svc); /* stops the HTTP server before its users are freed */
+    notification_store_close(&core.store);
+    notif_sqlite_close(db.sqlite);
+    notif_pgsql_close(db.pgsql);
+    if (core.tokens.ops)
+        token_verifier_jwt_free(&core.tokens);
+    if (curl_inited)
+        curl_global_cleanup();
     return rc;
 }

@@ -5,6 +5,7 @@
 #include "lib/base/ttlmap.h"
 #include "lib/base/xalloc.h"
 #include "lib/http/service.h"
+#include "services/threadly/adapters/cache/token_signer_cache.h"
 #include "services/threadly/adapters/http/api.h"
 #include "services/threadly/adapters/http/events_feed_http.h"
 #include "services/threadly/adapters/http/instance_http.h"
@@ -169,6 +170,7 @@ int main(int argc, char **argv)
         snprintf(key_path, sizeof(key_path), "%s/jwt-ed25519.key", svc.data_dir);
     if (token_signer_sodium_open(key_path, &core.signer, &err))
         goto fail;
+    token_signer_cache_wrap(&core.signer);
     core.passwords =
         password_hasher_sodium_new((unsigned long long)config_int(&svc.config, "argon2-ops"),
                                    (unsigned long long)config_int(&svc.config, "argon2-mem-kib"));
@@ -256,8 +258,10 @@ out:
     pgsql_db_close(db.pgsql);
     if (core.passwords.ops)
         password_hasher_sodium_free(&core.passwords);
-    if (core.signer.ops)
+    if (core.signer.ops) {
+        token_signer_cache_unwrap(&core.signer);
         token_signer_sodium_free(&core.signer);
+    }
     instance_http_release(&instance);
     ratelimit_free(api.login_limit);
     ratelimit_free(api.signup_limit);

@@ -30,7 +30,8 @@ class GatewayTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.core = Service(CORE)
-        cls.notif = Service(NOTIF)
+        cls.notif = Service(NOTIF, "--events-url",
+                            "http://127.0.0.1:%d/internal/v1/events" % cls.core.port)
         cls.dir = tempfile.mkdtemp(prefix="threadly-gw-")
         cls.port = free_port()
         subprocess.run([os.path.join(SRC, "scripts/render-gateway"),
@@ -81,14 +82,20 @@ class GatewayTest(unittest.TestCase):
         self.assertEqual(self.served_by("/oauth/token", "gw-rest-3")[0], "core")
         self.assertEqual(self.served_by("/api/v1/notificationsx", "gw-rest-4")[0], "core")
 
-    def test_notifications_and_streaming_go_to_notification_service(self):
-        for i, path in enumerate(("/api/v1/notifications", "/api/v1/notifications/5/dismiss",
-                                  "/api/v1/notifications?types[]=mention",
-                                  "/api/v1/streaming", "/api/v1/streaming/user",
-                                  "/api/v1/streaming/health")):
+    def test_notifications_markers_and_streaming_go_to_notification_service(self):
+        self.assertEqual(self.served_by("/api/v1/markersx", "gw-rest-5")[0], "core")
+        # 401: no token; 405: dismiss is a POST; 404: streaming is not built yet. The point
+        # is where each request went.
+        for i, (path, want) in enumerate((("/api/v1/notifications", 401),
+                                          ("/api/v1/notifications/5/dismiss", 405),
+                                          ("/api/v1/notifications?types[]=mention", 401),
+                                          ("/api/v1/markers?timeline[]=home", 401),
+                                          ("/api/v1/streaming", 404),
+                                          ("/api/v1/streaming/user", 404),
+                                          ("/api/v1/streaming/health", 404))):
             who, status = self.served_by(path, "gw-notif-%d" % i)
             self.assertEqual(who, "notification", path)
-            self.assertEqual(status, 404)  # not built yet; the point is where it went
+            self.assertEqual(status, want, path)
 
     def test_internal_paths_are_never_routed(self):
         for path in ("/internal/v1/events", "/internal/v1/events?after=0&wait=0", "/internal/"):

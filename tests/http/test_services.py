@@ -1,16 +1,23 @@
 """test_services.py - the two real binaries: ops endpoints (/health, /ready, /metrics checked
 with promtool), the Mastodon Instance entity on threadly-service, bad input, a dependency going
 away (/ready turns 503), configuration errors and graceful shutdown."""
+import base64
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import unittest
 
-from harness import Service, raw, status_of
+from harness import Service, free_port, raw, status_of
 
 CORE = os.environ["THREADLY_CORE_BIN"]
 NOTIF = os.environ["THREADLY_NOTIFICATION_BIN"]
+
+
+def notif_args():
+    """notification-service's event feed on a closed port (no threadly-service here)."""
+    return ("--events-url", "http://127.0.0.1:%d/internal/v1/events" % free_port())
 
 V1_KEYS = {"uri", "title", "short_description", "description", "email", "version", "urls",
            "stats", "thumbnail", "languages", "registrations", "approval_required",
@@ -113,7 +120,15 @@ class ThreadlyServiceTest(unittest.TestCase):
 class FaultAndLifecycleTest(unittest.TestCase):
     def test_ready_reports_a_lost_data_dir_and_recovers(self):
         for binary, sub in ((CORE, "threadly"), (NOTIF, "notification")):
-            svc = Service(binary)
+            if binary == NOTIF:
+                # Ready needs the token key and the event feed: a key file, no feed.
+                key = os.path.join(tempfile.mkdtemp(prefix="threadly-key-"), "k.pub")
+                self.addCleanup(shutil.rmtree, os.path.dirname(key), True)
+                with open(key, "w") as f:
+                    f.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+                svc = Service(binary, "--events-url", "off", "--jwt-public-key", key)
+            else:
+                svc = Service(binary)
             try:
                 path = os.path.join(svc.data_dir, sub)
                 shutil.rmtree(path)
@@ -131,14 +146,14 @@ class FaultAndLifecycleTest(unittest.TestCase):
 
     def test_both_services_stop_cleanly_on_sigterm(self):
         for binary in (CORE, NOTIF):
-            svc = Service(binary)
+            svc = Service(binary, *(notif_args() if binary == NOTIF else ()))
             r, _ = svc.request("GET", "/health")
             self.assertEqual(r.status, 200)
             self.assertEqual(svc.terminate(), 0, svc.log_text())
             self.assertIn('"msg":"stopped"', svc.log_text())
 
     def test_notification_service_ops(self):
-        svc = Service(NOTIF)
+        svc = Service(NOTIF, *notif_args())
         try:
             r, data = svc.request("GET", "/health")
             self.assertEqual((r.status, data), (200, b"OK"))

@@ -44,17 +44,23 @@ static const char SQL_REPLIES[] =
  * (TIMELINE_ACCOUNT) or the viewer (TIMELINE_HOME), ?5: the viewer, ?6: exclude_replies.
  * Each comes newest first, and oldest first for min_id (reversed after the query). */
 #define TL_SELECT "SELECT " STATUS_SQLITE_COLUMNS " FROM statuses s WHERE s.id <= ?1 AND s.id > ?2 "
+#define TL_SELECT_WALK                                                                             \
+    "SELECT " STATUS_SQLITE_COLUMNS " FROM statuses s "                                            \
+    "INDEXED BY statuses_id_account_id_visibility WHERE s.id <= ?1 AND s.id > ?2 "
 #define TL_PUBLIC TL_SELECT "AND s.visibility = 0"
 /* The unary '+' keeps SQLite from answering the OR through the account and visibility indexes
  * (a MULTI-INDEX OR over every followed status, then a sort: 140 ms a page on the benchmark
- * seed) and makes it walk the primary key newest first, stopping at the limit (1 ms). A viewer
- * whose followees post rarely makes that walk long; fan-out on write will fix that. */
+ * seed); INDEXED BY makes it walk statuses newest first through the index of migration 005,
+ * which holds account_id and visibility, stopping at the limit. A viewer whose followees post
+ * rarely makes that walk long. Tried and measured (bench/RESULTS.md): a k-way merge of one
+ * cursor per followed account (slower: 52 statement setups a page) and a home_feed table
+ * filled on write (posting 20x slower: 51 random B-tree pages written per post). */
 #define TL_HOME                                                                                    \
-    TL_SELECT "AND (+s.account_id = ?4 "                                                           \
-              "OR (+s.visibility IN (0, 1, 2) AND +s.account_id IN (SELECT f.followee_id "         \
-              "FROM follows f WHERE f.follower_id = ?4 AND f.requested = FALSE)) "                 \
-              "OR (+s.visibility IN (2, 3) AND EXISTS (SELECT 1 FROM status_mentions m "           \
-              "WHERE m.status_id = s.id AND m.account_id = ?4)))"
+    TL_SELECT_WALK "AND (+s.account_id = ?4 "                                                      \
+                   "OR (+s.visibility IN (0, 1, 2) AND +s.account_id IN (SELECT f.followee_id "    \
+                   "FROM follows f WHERE f.follower_id = ?4 AND f.requested = FALSE)) "            \
+                   "OR (+s.visibility IN (2, 3) AND EXISTS (SELECT 1 FROM status_mentions m "      \
+                   "WHERE m.status_id = s.id AND m.account_id = ?4)))"
 /* Mastodon's exclude_replies keeps replies to oneself (threads). Anonymous viewers are 0,
  * which is no account, follower or mention. */
 #define TL_ACCOUNT                                                                                 \

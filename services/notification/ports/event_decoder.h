@@ -1,0 +1,31 @@
+/* event_decoder.h - port: turns the data of an envelope (JSON text, lib/events) into a
+ * domain_event. Adapters: json (jansson). Kept behind a port because the app and domain
+ * include no JSON library. Thread-safe. */
+#ifndef SERVICES_NOTIFICATION_PORTS_EVENT_DECODER_H
+#define SERVICES_NOTIFICATION_PORTS_EVENT_DECODER_H
+
+#include "lib/base/arena.h"
+#include "lib/base/err.h"
+#include "lib/events/event.h"
+#include "services/notification/domain/rules.h"
+
+struct event_decoder_ops {
+    /* Decodes e (already a valid envelope) into out, strings in arena a. ERR_NOT_FOUND for a
+     * type or version this service does not know; ERR_INVALID for data that does not match
+     * docs/events.md (err says what). */
+    int (*decode)(void *ctx, const struct event *e, struct arena *a, struct domain_event *out,
+                  struct err *err);
+};
+
+struct event_decoder {
+    const struct event_decoder_ops *ops;
+    void *ctx;
+};
+
+static inline int event_decoder_decode(struct event_decoder *d, const struct event *e,
+                                       struct arena *a, struct domain_event *out, struct err *err)
+{
+    return d->ops->decode(d->ctx, e, a, out, err);
+}
+
+#endif
