@@ -240,6 +240,12 @@ Test(mail, date_and_addresses)
     char d[MAIL_DATE_LEN], addr[256];
     mail_format_date(1795957323004LL, d);
     cr_assert_str_eq(d, "Sun, 29 Nov 2026 13:02:03 +0000");
+    mail_format_date(0, d);
+    cr_assert_str_eq(d, "Thu, 01 Jan 1970 00:00:00 +0000");
+    mail_format_date(951782400000LL, d);
+    cr_assert_str_eq(d, "Tue, 29 Feb 2000 00:00:00 +0000");
+    mail_format_date(4102444799999LL, d);
+    cr_assert_str_eq(d, "Thu, 31 Dec 2099 23:59:59 +0000");
     cr_assert(mail_address_of("Threadly <noreply@threadly.example>", addr, sizeof(addr)));
     cr_assert_str_eq(addr, "noreply@threadly.example");
     cr_assert(mail_address_of(" noreply@t.example ", addr, sizeof(addr)));

@@ -3,9 +3,7 @@
 
 #include "lib/base/xalloc.h"
 
-#include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const kind_names[MAIL_KIND_COUNT] = {"confirmation", "password_reset", "follow",
                                                         "mention",      "favourite",      "digest"};
@@ -240,19 +238,47 @@ void mail_qp(struct buf *out, const char *s, size_t n)
     }
 }
 
+/* Writes v as exactly `digits` decimal digits. */
+static char *put_num(char *p, int64_t v, int digits)
+{
+    for (int i = digits - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + digits;
+}
+
 void mail_format_date(int64_t ms, char out[MAIL_DATE_LEN])
 {
-    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    /* The year is clamped to four digits so the text always fits. */
-    int year = tm.tm_year + 1900 < 0 ? 0 : tm.tm_year + 1900 > 9999 ? 9999 : tm.tm_year + 1900;
-    snprintf(out, MAIL_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7],
-             tm.tm_mday % 100, months[tm.tm_mon % 12], year, tm.tm_hour % 100, tm.tm_min % 100,
-             tm.tm_sec % 100);
+    static const char days[] = "ThuFriSatSunMonTueWed"; /* 1970-01-01 was a Thursday */
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    int64_t secs = ms / 1000 - (ms % 1000 < 0), day = secs / 86400 - (secs % 86400 < 0);
+    int64_t sod = secs - day * 86400;
+    /* The civil date of a day count (H. Hinnant's days_from_civil, inverted). */
+    int64_t z = day + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = yoe + era * 400 + (m <= 2);
+    y = y < 0 ? 0 : y > 9999 ? 9999 : y;
+    int64_t wd = ((day % 7) + 7) % 7;
+    char *p = out;
+    memcpy(p, days + wd * 3, 3);
+    p += 3;
+    *p++ = ',';
+    *p++ = ' ';
+    p = put_num(p, d, 2);
+    *p++ = ' ';
+    memcpy(p, months + (m - 1) * 3, 3);
+    p += 3;
+    *p++ = ' ';
+    p = put_num(p, y, 4);
+    *p++ = ' ';
+    p = put_num(p, sod / 3600, 2);
+    *p++ = ':';
+    p = put_num(p, sod / 60 % 60, 2);
+    *p++ = ':';
+    p = put_num(p, sod % 60, 2);
+    memcpy(p, " +0000", 7);
 }
 
 static bool boundary_ok(const char *b)
