@@ -17,13 +17,14 @@ int mail_outbox_init(struct mail_outbox *o, struct err *err)
     if (o->cfg.flood_window_ms < 0 || o->cfg.max_attempts < 1 || o->cfg.backoff_base_ms < 1 ||
         o->cfg.backoff_max_ms < o->cfg.backoff_base_ms)
         return err_set(err, ERR_INVALID, "mail: bad flood window, attempts or backoff");
-    pthread_mutex_init(&o->flood_mu, NULL);
+    if (mtx_init(&o->flood_mu, mtx_plain) != thrd_success)
+        return err_set(err, ERR_INTERNAL, "mtx_init failed");
     return 0;
 }
 
 void mail_outbox_release(struct mail_outbox *o)
 {
-    pthread_mutex_destroy(&o->flood_mu);
+    mtx_destroy(&o->flood_mu);
 }
 
 int mail_outbox_recipient(struct mail_outbox *o, const struct mail_recipient *r, struct err *err)
@@ -189,7 +190,7 @@ static int request_notification(struct mail_outbox *o, const struct mail_event *
     }
     if (rc)
         return rc;
-    pthread_mutex_lock(&o->flood_mu);
+    mtx_lock(&o->flood_mu);
     rc = mail_store_flood_get(&o->store, e->recipient_id, mail_kind_name(e->kind), a, &f, err);
     const char *actor = e->actor_name && *e->actor_name ? e->actor_name : e->actor_acct;
     if (rc == 0 && f.last_sent_at_ms && now - f.last_sent_at_ms < o->cfg.flood_window_ms) {
@@ -220,7 +221,7 @@ static int request_notification(struct mail_outbox *o, const struct mail_event *
         if (rc == 0)
             rc = record(o, job, &next, MAIL_OUTCOME_QUEUED, out, err);
     }
-    pthread_mutex_unlock(&o->flood_mu);
+    mtx_unlock(&o->flood_mu);
     return rc;
 }
 
@@ -286,12 +287,12 @@ static int digests(struct mail_outbox *o, struct err *err)
     struct mail_flood *f;
     size_t n = 0;
     arena_init(&a, 8192);
-    pthread_mutex_lock(&o->flood_mu);
+    mtx_lock(&o->flood_mu);
     int64_t before = clock_now_ms(o->clock) - o->cfg.flood_window_ms;
     int rc = mail_store_digests_due(&o->store, before, 100, &a, &f, &n, err);
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = digest_one(o, &f[i], &a, err);
-    pthread_mutex_unlock(&o->flood_mu);
+    mtx_unlock(&o->flood_mu);
     arena_release(&a);
     return rc;
 }

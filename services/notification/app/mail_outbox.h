@@ -2,7 +2,7 @@
  * into queued mails (deduplicated by (event, recipient, kind), filtered by preferences, held and
  * summed up by flood control), sending what is due with retries and exponential backoff,
  * dead-lettering what cannot be sent, preferences and unsubscribe, metrics.
- * Thread-safe: the flood decisions take the outbox's mutex, so the consumer thread (requests)
+ * Thread-safe: the flood decisions take the outbox's mutex (C11 mtx_t), so the consumer thread (requests)
  * and the sender thread (digests, sends) may run at once. One process per store: two instances
  * sharing a database could each send a digest of the same held mails. */
 #ifndef SERVICES_NOTIFICATION_APP_MAIL_OUTBOX_H
@@ -15,7 +15,7 @@
 #include "services/notification/ports/mail_store.h"
 #include "services/notification/ports/mailer.h"
 
-#include <pthread.h>
+#include <threads.h>
 
 struct mail_outbox_config {
     const char *from;        /* From header, "Name <addr>" */
@@ -35,7 +35,7 @@ struct mail_outbox {
     const struct random *random;
     struct idgen *ids;
     struct mail_outbox_config cfg;
-    pthread_mutex_t flood_mu;
+    mtx_t flood_mu;
     char envelope_from[256]; /* the addr-spec of cfg.from */
     /* Counters since start (read with __atomic loads). */
     int64_t sent, retried, failed;
