@@ -145,6 +145,8 @@ static int record(struct mail_outbox *o, const struct mail_job *job, const struc
     }
     if (rc == 0)
         *out = outcome;
+    if (rc == 0 && outcome == MAIL_OUTCOME_QUEUED && job->state == MAIL_JOB_QUEUED && o->queued)
+        o->queued(o->queued_ctx);
     return rc;
 }
 

@@ -2,9 +2,9 @@
  * into queued mails (deduplicated by (event, recipient, kind), filtered by preferences, held and
  * summed up by flood control), sending what is due with retries and exponential backoff,
  * dead-lettering what cannot be sent, preferences and unsubscribe, metrics.
- * Thread-safe: the flood decisions take the outbox's mutex (C11 mtx_t), so the consumer thread (requests)
- * and the sender thread (digests, sends) may run at once. One process per store: two instances
- * sharing a database could each send a digest of the same held mails. */
+ * Thread-safe: the flood decisions take the outbox's mutex (C11 mtx_t), so the consumer thread
+ * (requests) and the sender thread (digests, sends) may run at once. One process per store: two
+ * instances sharing a database could each send a digest of the same held mails. */
 #ifndef SERVICES_NOTIFICATION_APP_MAIL_OUTBOX_H
 #define SERVICES_NOTIFICATION_APP_MAIL_OUTBOX_H
 
@@ -37,6 +37,9 @@ struct mail_outbox {
     struct mail_outbox_config cfg;
     mtx_t flood_mu;
     char envelope_from[256]; /* the addr-spec of cfg.from */
+    /* Called after a mail was queued (wakes the sender); may be NULL. Quick, non-blocking. */
+    void (*queued)(void *ctx);
+    void *queued_ctx;
     /* Counters since start (read with __atomic loads). */
     int64_t sent, retried, failed;
 };
