@@ -142,7 +142,11 @@ class PasswordResetTest(unittest.TestCase):
     def test_reset_flow(self):
         s = self.site
         self.assertEqual(s.sign_up("rita", "Rita@Example.org")[0].status, 200)
-        self.assertEqual(s.login("rita")[0].status, 200, "not required: unconfirmed logs in")
+        r, before = s.login("rita")
+        self.assertEqual(r.status, 200, "not required: unconfirmed logs in")
+        me = {"Authorization": "Bearer " + before["access_token"]}
+        self.assertEqual(s.svc.json("GET", "/api/v1/accounts/verify_credentials",
+                                    headers=me)[0].status, 200)
         r, body = s.page("GET", "/auth/password")
         self.assertEqual(r.status, 200)
         self.assertIn('<form method="post" action="/auth/password">', body)
@@ -180,7 +184,16 @@ class PasswordResetTest(unittest.TestCase):
             "password_confirmation": "new password 1"}))
         self.assertEqual(r.status, 200, body)
         self.assertEqual(s.login("rita")[0].status, 400, "the old password is gone")
-        self.assertEqual(s.login("rita", "new password 1")[0].status, 200)
+        # as Mastodon, the reset revoked the tokens issued before it
+        r, j = s.svc.json("GET", "/api/v1/accounts/verify_credentials", headers=me)
+        self.assertEqual(r.status, 401, j)
+        (cut,) = s.events("account.tokens_revoked")
+        self.assertEqual(cut["account_id"], ev[0]["account"]["id"])
+        self.assertRegex(cut["revoked_below_jti"], r"^\d+$")
+        r, after = s.login("rita", "new password 1")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(s.svc.json("GET", "/api/v1/accounts/verify_credentials", headers={
+            "Authorization": "Bearer " + after["access_token"]})[0].status, 200)
         r, body = s.page("POST", "/auth/password/edit", form({
             "token": token, "password": "new password 2"}))
         self.assertEqual(r.status, 404, "single use")

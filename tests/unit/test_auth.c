@@ -352,9 +352,24 @@ Test(auth, password_reset)
     cr_assert_eq(auth_reset_password(&c, token, "short", &v, &err), ERR_INVALID);
     cr_assert_gt(v.n, 0);
     memset(&v, 0, sizeof(v));
+    struct token_grant before;
+    struct principal who;
+    cr_assert_eq(auth_password_grant(&c, app->client_id, app->client_secret, "forgetful",
+                                     "correct horse", NULL, &before, &err),
+                 GRANT_OK);
+    cr_assert_eq(auth_authenticate(&c, before.access_token, &who, &err), 0);
     cr_assert_eq(auth_reset_password(&c, token, "brand new pass", &v, &err), 0, "%s", err.msg);
+    cr_assert_eq(auth_authenticate(&c, before.access_token, &who, &err), ERR_FORBIDDEN,
+                 "a reset signs the account out everywhere");
+    char below[32];
+    last_event_field("account.tokens_revoked", "revoked_below_jti", below, sizeof(below));
     cr_assert_eq(login(app, "forgetful", "correct horse"), GRANT_INVALID_GRANT);
     cr_assert_eq(login(app, "forgetful", "brand new pass"), GRANT_OK);
+    struct token_grant after;
+    cr_assert_eq(auth_password_grant(&c, app->client_id, app->client_secret, "forgetful",
+                                     "brand new pass", NULL, &after, &err),
+                 GRANT_OK);
+    cr_assert_eq(auth_authenticate(&c, after.access_token, &who, &err), 0, "%s", err.msg);
     cr_assert_eq(auth_reset_password(&c, token, "another pass!", &v, &err), ERR_NOT_FOUND);
     /* the earlier link died with the reset */
     cr_assert_eq(auth_reset_password(&c, first, "another pass!", &v, &err), ERR_NOT_FOUND);

@@ -16,7 +16,9 @@ static void open_stores(struct fixture *f, enum adapter kind)
         f->accounts = account_store_mem(f->mem);
         f->outbox = outbox_store_mem(f->mem);
         f->email_tokens = email_token_store_mem(f->mem);
+        f->tokens = token_store_mem(f->mem);
     } else if (kind == ADAPTER_PGSQL) {
+        f->tokens = token_store_pgsql(f->pg);
         f->accounts = account_store_pgsql(f->pg);
         f->outbox = outbox_store_pgsql(f->pg);
         f->email_tokens = email_token_store_pgsql(f->pg);
@@ -24,6 +26,7 @@ static void open_stores(struct fixture *f, enum adapter kind)
         f->accounts = account_store_sqlite(f->db);
         f->outbox = outbox_store_sqlite(f->db);
         f->email_tokens = email_token_store_sqlite(f->db);
+        f->tokens = token_store_sqlite(f->db);
     }
 }
 
@@ -32,6 +35,7 @@ static void close_stores(struct fixture *f)
     account_store_close(&f->accounts);
     outbox_store_close(&f->outbox);
     email_token_store_close(&f->email_tokens);
+    token_store_close(&f->tokens);
     mem_db_free(f->mem);
 }
 
@@ -42,9 +46,11 @@ const struct contract_suite contract_suite = {"threadly-email-token", open_store
 #define T0 1795957323004LL
 #define TTL 1000
 
+static uint64_t build_seen_row_id;
+
 static size_t build_one(void *arg, const struct outbox_change *ch, struct event *out)
 {
-    (void)ch;
+    build_seen_row_id = ch->row_id;
     out[0] = (struct event){.id = (uint64_t)(uintptr_t)arg,
                             .type = "account.password_reset_requested",
                             .version = 1,
@@ -75,7 +81,8 @@ static int use(struct fixture *f, enum email_token_kind kind, const char *hash, 
                uint64_t *who)
 {
     return email_token_store_use(&f->email_tokens, kind, hash, at,
-                                 kind == EMAIL_TOKEN_RESET ? "new hash" : NULL, NULL, who, &f->err);
+                                 kind == EMAIL_TOKEN_RESET ? "new hash" : NULL, 1, NULL, who,
+                                 &f->err);
 }
 
 static bool confirmed(struct fixture *f, uint64_t id)
@@ -146,17 +153,39 @@ CONTRACT(email_token, reset_sets_the_password_and_ends_every_reset_token)
     insert(f, "c1", EMAIL_TOKEN_CONFIRM, ALICE, NULL);
     struct outbox_emit e = {build_one, (void *)(uintptr_t)600};
     cr_assert_eq(email_token_store_use(&f->email_tokens, EMAIL_TOKEN_RESET, "r2", T0 + 5,
-                                       "fresh hash", &e, &who, &f->err),
+                                       "fresh hash", 500, &e, &who, &f->err),
                  0, "%s", f->err.msg);
     cr_assert_eq(who, ALICE);
     cr_assert_eq(outbox_head(f), 1, "the reset wrote its event");
+    struct outbox_row *rows;
+    size_t nrows = 0;
+    cr_assert_eq(outbox_store_list(&f->outbox, 0, 10, &f->a, &rows, &nrows, &f->err), 0);
+    cr_assert_eq(nrows, 1);
+    cr_assert_eq(build_seen_row_id, ALICE, "the builder got the account as row_id");
     cr_assert_eq(account_store_get(&f->accounts, ALICE, &f->a, &acct, &f->err), 0);
     cr_assert_str_eq(acct->password_hash, "fresh hash");
     cr_assert_eq(account_store_get(&f->accounts, BOB, &f->a, &acct, &f->err), 0);
     cr_assert_str_eq(acct->password_hash, "old");
+    /* the account's tokens below the cut-off are revoked, later ones and bob's are not */
+    bool revoked = false;
+    cr_assert_eq(token_store_is_revoked(&f->tokens, 499, ALICE, &revoked, &f->err), 0);
+    cr_assert(revoked);
+    cr_assert_eq(token_store_is_revoked(&f->tokens, 500, ALICE, &revoked, &f->err), 0);
+    cr_assert_not(revoked);
+    cr_assert_eq(token_store_is_revoked(&f->tokens, 499, BOB, &revoked, &f->err), 0);
+    cr_assert_not(revoked);
     cr_assert_eq(use(f, EMAIL_TOKEN_RESET, "r1", T0 + 6, &who), ERR_NOT_FOUND, "ended too");
     cr_assert_eq(use(f, EMAIL_TOKEN_RESET, "r2", T0 + 6, &who), ERR_NOT_FOUND, "used");
     cr_assert_eq(use(f, EMAIL_TOKEN_RESET, "rb", T0 + 6, &who), 0, "bob's is his own");
+    cr_assert_eq(token_store_is_revoked(&f->tokens, 0, BOB, &revoked, &f->err), 0);
+    cr_assert(revoked, "cut-off 1 revokes jti 0");
+    /* a lower cut-off later does not lower it */
+    insert(f, "r3", EMAIL_TOKEN_RESET, ALICE, NULL);
+    cr_assert_eq(email_token_store_use(&f->email_tokens, EMAIL_TOKEN_RESET, "r3", T0 + 7, "h", 100,
+                                       NULL, &who, &f->err),
+                 0, "%s", f->err.msg);
+    cr_assert_eq(token_store_is_revoked(&f->tokens, 499, ALICE, &revoked, &f->err), 0);
+    cr_assert(revoked);
     cr_assert_eq(use(f, EMAIL_TOKEN_CONFIRM, "c1", T0 + 6, &who), 0, "confirmation untouched");
 }
 
@@ -167,10 +196,10 @@ CONTRACT(email_token, failed_use_writes_no_event)
     insert(f, "gone", EMAIL_TOKEN_RESET, 77 /* no such account */, NULL);
     insert(f, "old", EMAIL_TOKEN_RESET, ALICE, NULL);
     struct outbox_emit e = {build_one, (void *)(uintptr_t)700};
-    cr_assert_eq(email_token_store_use(&f->email_tokens, EMAIL_TOKEN_RESET, "gone", T0, "h", &e,
+    cr_assert_eq(email_token_store_use(&f->email_tokens, EMAIL_TOKEN_RESET, "gone", T0, "h", 9, &e,
                                        &who, &f->err),
                  ERR_NOT_FOUND);
-    cr_assert_eq(email_token_store_use(&f->email_tokens, EMAIL_TOKEN_RESET, "old", T0 + TTL, "h",
+    cr_assert_eq(email_token_store_use(&f->email_tokens, EMAIL_TOKEN_RESET, "old", T0 + TTL, "h", 9,
                                        &e, &who, &f->err),
                  ERR_INVALID);
     cr_assert_eq(outbox_head(f), 0);

@@ -21,6 +21,7 @@ static const struct {
     {"follow_request.created", DOMAIN_FOLLOW_REQUEST_CREATED},
     {"follow_request.deleted", DOMAIN_FOLLOW_REQUEST_DELETED},
     {"account.password_reset_requested", DOMAIN_PASSWORD_RESET_REQUESTED},
+    {"account.tokens_revoked", DOMAIN_TOKENS_REVOKED},
 };
 
 bool domain_event_kind_parse(const char *type, int version, enum domain_event_kind *out)
@@ -177,5 +178,7 @@ void rules_apply(const struct domain_event *e, struct arena *a, struct event_cha
         break;
     case DOMAIN_PASSWORD_RESET_REQUESTED:
         break; /* nothing to notify: the mail is made by the mail outbox */
+    case DOMAIN_TOKENS_REVOKED:
+        break; /* known so it is not dead-lettered; the cut-off is not kept here yet */
     }
 }

@@ -25,6 +25,7 @@ enum domain_event_kind {
     DOMAIN_FOLLOW_REQUEST_CREATED,
     DOMAIN_FOLLOW_REQUEST_DELETED,
     DOMAIN_PASSWORD_RESET_REQUESTED, /* no notification: a mail only (docs/email.md) */
+    DOMAIN_TOKENS_REVOKED,           /* account.tokens_revoked: not applied yet (email.md) */
 };
 
 enum visibility {

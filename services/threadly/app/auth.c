@@ -378,7 +378,8 @@ int auth_authenticate(struct core *c, const char *bearer, struct principal *out,
         return err_set(err, ERR_FORBIDDEN, "no access token");
     if (token_signer_verify(&c->signer, bearer, clock_now_ms(c->clock), &out->claims, err))
         return ERR_FORBIDDEN;
-    int rc = token_store_is_revoked(&c->tokens, out->claims.jti, &revoked, err);
+    int rc =
+        token_store_is_revoked(&c->tokens, out->claims.jti, out->claims.account_id, &revoked, err);
     if (rc)
         return rc;
     if (revoked)
@@ -543,7 +544,7 @@ int auth_confirm_email(struct core *c, const char *token, struct err *err)
         return err_set(err, ERR_NOT_FOUND, "malformed confirmation token");
     digest_sha256_b64url(token, strlen(token), hash);
     return email_token_store_use(&c->email_tokens, EMAIL_TOKEN_CONFIRM, hash,
-                                 clock_now_ms(c->clock), NULL, NULL, &account_id, err);
+                                 clock_now_ms(c->clock), NULL, 0, NULL, &account_id, err);
 }
 
 int auth_request_password_reset(struct core *c, const char *email, struct err *err)
@@ -589,6 +590,16 @@ int auth_reset_password(struct core *c, const char *token, const char *password,
     if (rc)
         return rc;
     digest_sha256_b64url(token, strlen(token), hash);
-    return email_token_store_use(&c->email_tokens, EMAIL_TOKEN_RESET, hash, clock_now_ms(c->clock),
-                                 pw, NULL, &account_id, err);
+    /* As Mastodon, a reset signs the account out everywhere: every access token issued before
+     * it (jti below a fresh id) is revoked, and account.tokens_revoked says so. */
+    struct arena a;
+    arena_init(&a, 1024);
+    struct events_draft d;
+    events_draft_init(&d, c, &a, EVENTS_TOKENS_REVOKED, 0);
+    d.jti = idgen_next(c->ids);
+    rc = email_token_store_use(&c->email_tokens, EMAIL_TOKEN_RESET, hash, d.at_ms, pw, d.jti,
+                               &d.emit, &account_id, err);
+    events_draft_done(&d, rc);
+    arena_release(&a);
+    return rc;
 }

@@ -23,6 +23,7 @@ enum events_change {
     EVENTS_FOLLOW_REMOVED,           /* follow.deleted, or follow_request.deleted (not accepted) */
     EVENTS_FOLLOW_ACCEPTED,          /* follow_request.deleted (accepted), then follow.created */
     EVENTS_PASSWORD_RESET_REQUESTED, /* account.password_reset_requested */
+    EVENTS_TOKENS_REVOKED,           /* account.tokens_revoked (account id: the change's row_id) */
 };
 
 struct events_draft {

@@ -23,3 +23,11 @@ CREATE TABLE email_confirmations (
 );
 INSERT INTO email_confirmations (account_id, confirmed_at_ms)
     SELECT id, created_at_ms FROM accounts;
+
+-- A password reset revokes every access token the account had (as Mastodon does): tokens of
+-- the account whose jti is below revoked_below_jti are refused. jtis come from the id generator
+-- (ADR 002), so they grow with the time they were issued at.
+CREATE TABLE token_cutoffs (
+    account_id BIGINT PRIMARY KEY,
+    revoked_below_jti BIGINT NOT NULL
+);

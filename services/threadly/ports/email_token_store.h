@@ -39,12 +39,15 @@ struct email_token_store_ops {
      * - else it is marked used, *account_id is set and its effect is applied:
      *   EMAIL_TOKEN_CONFIRM records the account confirmed at now_ms (an earlier confirmation
      *   is kept); EMAIL_TOKEN_RESET sets the account's password_hash to new_hash, marks every
-     *   other unused reset token of the account used, and writes emit's events.
+     *   other unused reset token of the account used, revokes the account's access tokens
+     *   whose jti is below revoke_below_jti (a cut-off token_store.h's is_revoked reads; a
+     *   higher earlier cut-off is kept), and writes emit's events (built with the account id
+     *   as outbox_change.row_id).
      *   ERR_NOT_FOUND for a reset token whose account is gone.
-     * new_hash and emit are ignored for EMAIL_TOKEN_CONFIRM. */
+     * new_hash, revoke_below_jti and emit are ignored for EMAIL_TOKEN_CONFIRM. */
     int (*use)(void *ctx, enum email_token_kind kind, const char *hash, int64_t now_ms,
-               const char *new_hash, const struct outbox_emit *emit, uint64_t *account_id,
-               struct err *err);
+               const char *new_hash, uint64_t revoke_below_jti, const struct outbox_emit *emit,
+               uint64_t *account_id, struct err *err);
     /* Sets *confirmed: whether the account has confirmed its email. */
     int (*is_confirmed)(void *ctx, uint64_t account_id, bool *confirmed, struct err *err);
     void (*close)(void *ctx);
@@ -65,11 +68,12 @@ static inline int email_token_store_insert(struct email_token_store *s, const st
 
 static inline int email_token_store_use(struct email_token_store *s, enum email_token_kind kind,
                                         const char *hash, int64_t now_ms, const char *new_hash,
-                                        const struct outbox_emit *emit, uint64_t *account_id,
-                                        struct err *err)
+                                        uint64_t revoke_below_jti, const struct outbox_emit *emit,
+                                        uint64_t *account_id, struct err *err)
 {
-    ASSERT(kind != EMAIL_TOKEN_RESET || (new_hash && *new_hash));
-    return s->ops->use(s->ctx, kind, hash, now_ms, new_hash, emit, account_id, err);
+    ASSERT(kind != EMAIL_TOKEN_RESET || (new_hash && *new_hash && revoke_below_jti <= INT64_MAX));
+    return s->ops->use(s->ctx, kind, hash, now_ms, new_hash, revoke_below_jti, emit, account_id,
+                       err);
 }
 
 static inline int email_token_store_is_confirmed(struct email_token_store *s, uint64_t account_id,

@@ -202,6 +202,10 @@ static int decode(void *ctx, const struct event *e, struct arena *a, struct doma
     case DOMAIN_STATUS_CREATED:
         ok = status_created(d, a, out, err);
         break;
+    case DOMAIN_TOKENS_REVOKED:
+        ok = id_field(d, "account_id", &out->actor_id, err) &&
+             id_field(d, "revoked_below_jti", &out->jti, err);
+        break;
     case DOMAIN_STATUS_DELETED:
         ok = id_field(d, "status_id", &out->status_id, err) &&
              id_field(d, "account_id", &out->actor_id, err);

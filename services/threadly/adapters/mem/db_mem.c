@@ -55,6 +55,7 @@ void mem_db_free(struct mem_db *db)
         free(db->email_tokens[i].hash);
     free(db->email_tokens);
     free(db->confirmations);
+    free(db->cutoffs);
     pthread_mutex_destroy(&db->mu);
     free(db);
 }

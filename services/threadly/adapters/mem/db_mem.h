@@ -37,6 +37,10 @@ struct mem_confirmation {
     int64_t at_ms;
 };
 
+struct mem_cutoff {
+    uint64_t account_id, below_jti;
+};
+
 struct mem_db {
     pthread_mutex_t mu;       /* guards everything below */
     struct account *accounts; /* strings owned (xstrdup) */
@@ -55,6 +59,8 @@ struct mem_db {
     size_t nemail_tokens, email_tokens_cap;
     struct mem_confirmation *confirmations;
     size_t nconfirmations, confirmations_cap;
+    struct mem_cutoff *cutoffs;
+    size_t ncutoffs, cutoffs_cap;
 };
 
 /* Makes room for one more item in the array arr of n used out of cap. */

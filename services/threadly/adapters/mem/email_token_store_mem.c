@@ -24,6 +24,19 @@ static bool email_token_mem_confirmed(const struct mem_db *db, uint64_t account_
     return false;
 }
 
+/* Caller holds db->mu. Raises the account's cut-off to below_jti. */
+static void email_token_mem_cutoff(struct mem_db *db, uint64_t account_id, uint64_t below_jti)
+{
+    for (size_t i = 0; i < db->ncutoffs; i++)
+        if (db->cutoffs[i].account_id == account_id) {
+            if (db->cutoffs[i].below_jti < below_jti)
+                db->cutoffs[i].below_jti = below_jti;
+            return;
+        }
+    MEM_DB_RESERVE(db->cutoffs, db->ncutoffs, db->cutoffs_cap);
+    db->cutoffs[db->ncutoffs++] = (struct mem_cutoff){account_id, below_jti};
+}
+
 static int email_token_store_mem_insert(void *ctx, const struct email_token *t,
                                         const struct outbox_emit *emit, struct err *err)
 {
@@ -44,7 +57,7 @@ static int email_token_store_mem_insert(void *ctx, const struct email_token *t,
 }
 
 static int email_token_store_mem_use(void *ctx, enum email_token_kind kind, const char *hash,
-                                     int64_t now_ms, const char *new_hash,
+                                     int64_t now_ms, const char *new_hash, uint64_t below_jti,
                                      const struct outbox_emit *emit, uint64_t *account_id,
                                      struct err *err)
 {
@@ -74,7 +87,8 @@ static int email_token_store_mem_use(void *ctx, enum email_token_kind kind, cons
                 if (o->account_id == *account_id && o->kind == EMAIL_TOKEN_RESET && !o->used_at_ms)
                     o->used_at_ms = now_ms;
             }
-            struct outbox_change ch = {0};
+            email_token_mem_cutoff(db, *account_id, below_jti);
+            struct outbox_change ch = {.row_id = *account_id};
             mem_db_outbox_write(db, emit, &ch);
         }
     }

@@ -14,6 +14,10 @@ static const char SQL_CONFIRM[] = "INSERT INTO email_confirmations (account_id, 
 static const char SQL_SET_PASSWORD[] = "UPDATE accounts SET password_hash = $1 WHERE id = $2";
 static const char SQL_USE_RESETS[] = "UPDATE email_tokens SET used_at_ms = $1 "
                                      "WHERE account_id = $2 AND kind = 2 AND used_at_ms = 0";
+static const char SQL_CUTOFF[] =
+    "INSERT INTO token_cutoffs (account_id, revoked_below_jti) VALUES ($1, $2) "
+    "ON CONFLICT (account_id) DO UPDATE SET revoked_below_jti = "
+    "greatest(token_cutoffs.revoked_below_jti, excluded.revoked_below_jti)";
 static const char SQL_IS_CONFIRMED[] = "SELECT 1 FROM email_confirmations WHERE account_id = $1";
 
 static int email_token_store_pgsql_insert(void *ctx, const struct email_token *t,
@@ -57,8 +61,8 @@ static int email_token_pgsql_check(struct pgsql_db *db, enum email_token_kind ki
 
 static int email_token_pgsql_apply(struct pgsql_db *db, enum email_token_kind kind,
                                    const char *hash, int64_t now_ms, const char *new_hash,
-                                   const struct outbox_emit *emit, uint64_t account_id,
-                                   struct err *err)
+                                   uint64_t below_jti, const struct outbox_emit *emit,
+                                   uint64_t account_id, struct err *err)
 {
     struct pgsql_params p = {0};
     pgsql_params_int64(&p, now_ms);
@@ -79,14 +83,17 @@ static int email_token_pgsql_apply(struct pgsql_db *db, enum email_token_kind ki
     int64_t w[] = {now_ms, (int64_t)account_id};
     if (rc == 0)
         rc = pgsql_db_query_ids(db, SQL_USE_RESETS, w, 2, NULL, NULL, "password reset tokens", err);
-    struct outbox_change ch = {0};
+    int64_t cut[] = {(int64_t)account_id, (int64_t)below_jti};
+    if (rc == 0)
+        rc = pgsql_db_query_ids(db, SQL_CUTOFF, cut, 2, NULL, NULL, "password reset cut-off", err);
+    struct outbox_change ch = {.row_id = account_id};
     if (rc == 0)
         rc = outbox_pgsql_write(db, emit, &ch, err);
     return rc;
 }
 
 static int email_token_store_pgsql_use(void *ctx, enum email_token_kind kind, const char *hash,
-                                       int64_t now_ms, const char *new_hash,
+                                       int64_t now_ms, const char *new_hash, uint64_t below_jti,
                                        const struct outbox_emit *emit, uint64_t *account_id,
                                        struct err *err)
 {
@@ -96,7 +103,7 @@ static int email_token_store_pgsql_use(void *ctx, enum email_token_kind kind, co
         return rc;
     rc = email_token_pgsql_check(ctx, kind, hash, now_ms, &id, err);
     if (rc == 0)
-        rc = email_token_pgsql_apply(ctx, kind, hash, now_ms, new_hash, emit, id, err);
+        rc = email_token_pgsql_apply(ctx, kind, hash, now_ms, new_hash, below_jti, emit, id, err);
     rc = pgsql_db_finish(ctx, rc, err);
     if (rc == 0)
         *account_id = id;

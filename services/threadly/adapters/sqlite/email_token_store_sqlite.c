@@ -17,6 +17,10 @@ static const char SQL_CONFIRM[] = "INSERT INTO email_confirmations (account_id, 
 static const char SQL_SET_PASSWORD[] = "UPDATE accounts SET password_hash = ? WHERE id = ?";
 static const char SQL_USE_RESETS[] = "UPDATE email_tokens SET used_at_ms = ? "
                                      "WHERE account_id = ? AND kind = 2 AND used_at_ms = 0";
+static const char SQL_CUTOFF[] =
+    "INSERT INTO token_cutoffs (account_id, revoked_below_jti) VALUES (?, ?) "
+    "ON CONFLICT (account_id) DO UPDATE SET revoked_below_jti = "
+    "max(revoked_below_jti, excluded.revoked_below_jti)";
 static const char SQL_IS_CONFIRMED[] = "SELECT 1 FROM email_confirmations WHERE account_id = ?";
 
 static int email_token_store_sqlite_insert(void *ctx, const struct email_token *t,
@@ -65,8 +69,8 @@ static int email_token_sqlite_check(struct sqlite_db *db, enum email_token_kind 
 
 static int email_token_sqlite_apply(struct sqlite_db *db, enum email_token_kind kind,
                                     const char *hash, int64_t now_ms, const char *new_hash,
-                                    const struct outbox_emit *emit, uint64_t account_id,
-                                    struct err *err)
+                                    uint64_t below_jti, const struct outbox_emit *emit,
+                                    uint64_t account_id, struct err *err)
 {
     sqlite3_stmt *st;
     int rc = sqlite_db_stmt(db, SQL_MARK_USED, &st, err);
@@ -93,14 +97,17 @@ static int email_token_sqlite_apply(struct sqlite_db *db, enum email_token_kind 
     int64_t v[] = {now_ms, (int64_t)account_id};
     if (rc == 0)
         rc = sqlite_db_exec_ids(db, SQL_USE_RESETS, v, 2, "password reset tokens", NULL, err);
-    struct outbox_change ch = {0};
+    int64_t cut[] = {(int64_t)account_id, (int64_t)below_jti};
+    if (rc == 0)
+        rc = sqlite_db_exec_ids(db, SQL_CUTOFF, cut, 2, "password reset cut-off", NULL, err);
+    struct outbox_change ch = {.row_id = account_id};
     if (rc == 0)
         rc = outbox_sqlite_write(db, emit, &ch, err);
     return rc;
 }
 
 static int email_token_store_sqlite_use(void *ctx, enum email_token_kind kind, const char *hash,
-                                        int64_t now_ms, const char *new_hash,
+                                        int64_t now_ms, const char *new_hash, uint64_t below_jti,
                                         const struct outbox_emit *emit, uint64_t *account_id,
                                         struct err *err)
 {
@@ -110,7 +117,7 @@ static int email_token_store_sqlite_use(void *ctx, enum email_token_kind kind, c
         return rc;
     rc = email_token_sqlite_check(ctx, kind, hash, now_ms, &id, err);
     if (rc == 0)
-        rc = email_token_sqlite_apply(ctx, kind, hash, now_ms, new_hash, emit, id, err);
+        rc = email_token_sqlite_apply(ctx, kind, hash, now_ms, new_hash, below_jti, emit, id, err);
     rc = sqlite_db_finish(ctx, rc, "email token use commit", err);
     if (rc == 0)
         *account_id = id;
