@@ -8,6 +8,7 @@
 #include "services/notification/adapters/http/notifications_http.h"
 #include "services/notification/adapters/json/event_decoder_json.h"
 #include "services/notification/adapters/jwt/token_verifier_jwt.h"
+#include "services/notification/adapters/pgsql/mail_store_pgsql.h"
 #include "services/notification/adapters/pgsql/notification_store_pgsql.h"
 #include "services/notification/adapters/smtp/mail_sender.h"
 #include "services/notification/adapters/smtp/mailer_smtp.h"
@@ -116,17 +117,13 @@ static int open_mail(struct service *svc, struct notif_db *db, const char *base_
         log_printf(&svc->log, LOG_INFO, NULL, "--smtp-url unset: no email");
         return 0;
     }
-    if (!db->sqlite)
-        return err_set(err, ERR_INVALID,
-                       "--smtp-url: email needs the SQLite notification "
-                       "database (there is no PostgreSQL mail store yet)");
     struct mailer_smtp_config cfg = {.url = url,
                                      .user = config_str(&svc->config, "smtp-user"),
                                      .password = getenv("THREADLY_SMTP_PASSWORD"),
                                      .starttls = config_bool(&svc->config, "smtp-starttls")};
     if (mailer_smtp_open(&cfg, &o->mailer, err))
         return err->code;
-    o->store = mail_store_sqlite(db->sqlite);
+    o->store = db->sqlite ? mail_store_sqlite(db->sqlite) : mail_store_pgsql(db->pgsql);
     o->cfg = (struct mail_outbox_config){
         .from = config_str(&svc->config, "smtp-from"),
         .public_url = base_url,

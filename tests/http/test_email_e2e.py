@@ -4,7 +4,8 @@ notification-service consuming its event feed and mailing through --smtp-url.
 Register, read the confirmation mail from the sink, follow its link, log in; the password reset
 mail; a follow mail with List-Unsubscribe, the preferences API and the RFC 8058 one-click POST;
 the sink stopped while mail is due, then started: the mail arrives exactly once; a sink that
-answers 550: the mail is dead-lettered."""
+answers 550: the mail is dead-lettered. With THREADLY_TEST_DB=pgsql both services run on
+PostgreSQL (the mail outbox in notification-service's database)."""
 import email
 import email.policy
 import json
@@ -40,8 +41,6 @@ def form(d):
 class EmailEndToEnd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if harness.PGSQL:
-            raise unittest.SkipTest("email needs the SQLite notification database")
         cls.dir = tempfile.mkdtemp(prefix="threadly-mail-e2e-")
         cls.maildir = os.path.join(cls.dir, "Maildir")
         cls.sink("start")
@@ -54,6 +53,8 @@ class EmailEndToEnd(unittest.TestCase):
                             "--smtp-url", "smtp://127.0.0.1:%d" % PORT,
                             "--smtp-from", "Threadly <noreply@threadly.test>",
                             "--mail-backoff-max", "1", "--mail-max-attempts", "30",
+                            *(("--db", harness.pg_database_for(cls.data + "/notification"))
+                              if harness.PGSQL else ()),
                             data_dir=cls.data)
         r, cls.app = cls.core.json("POST", "/api/v1/apps", json.dumps({
             "client_name": "t", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",

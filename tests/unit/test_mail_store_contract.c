@@ -1,7 +1,10 @@
-/* test_mail_store_contract.c - the mail_store contract, run on mem and sqlite (a temporary
- * notification database, migration 002). There is no pgsql adapter of this port yet. */
+/* test_mail_store_contract.c - the mail_store contract, run on mem, sqlite (a temporary
+ * notification database, migration 002) and pgsql (a fresh schema of TEST_PG_URL, else a
+ * visible SKIP). */
 #include "services/notification/adapters/mem/mail_store_mem.h"
+#include "services/notification/adapters/pgsql/mail_store_pgsql.h"
 #include "services/notification/adapters/sqlite/mail_store_sqlite.h"
+#include "tests/unit/pgsql_testdb.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -9,11 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-enum adapter { ADAPTER_MEM, ADAPTER_SQLITE };
+enum adapter { ADAPTER_MEM, ADAPTER_SQLITE, ADAPTER_PGSQL };
 
 struct fixture {
     char dir[64], path[128];
     struct notif_sqlite *db;
+    struct pgsql_testdb pgt;
+    struct notif_pgsql *pg;
     struct mail_store s;
     struct arena a;
     struct err err;
@@ -26,6 +31,11 @@ static void run(enum adapter kind, void (*body)(struct fixture *))
     arena_init(&f.a, 4096);
     if (kind == ADAPTER_MEM) {
         f.s = mail_store_mem_new();
+    } else if (kind == ADAPTER_PGSQL) {
+        pgsql_testdb_create(&f.pgt);
+        f.pg = notif_pgsql_open(f.pgt.url, &f.err);
+        cr_assert_not_null(f.pg, "%s", f.err.msg);
+        f.s = mail_store_pgsql(f.pg);
     } else {
         snprintf(f.dir, sizeof(f.dir), "%s/mail-contract-XXXXXX",
                  getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -37,6 +47,10 @@ static void run(enum adapter kind, void (*body)(struct fixture *))
     }
     body(&f);
     mail_store_close(&f.s);
+    if (f.pg) {
+        notif_pgsql_close(f.pg);
+        pgsql_testdb_drop(&f.pgt);
+    }
     if (f.db) {
         notif_sqlite_close(f.db);
         char cmd[200];
@@ -55,6 +69,10 @@ static void run(enum adapter kind, void (*body)(struct fixture *))
     Test(mail_store, name##_sqlite)                                                                \
     {                                                                                              \
         run(ADAPTER_SQLITE, contract_##name);                                                      \
+    }                                                                                              \
+    Test(mail_store, name##_pgsql)                                                                 \
+    {                                                                                              \
+        run(ADAPTER_PGSQL, contract_##name);                                                       \
     }                                                                                              \
     static void contract_##name(struct fixture *f)
 

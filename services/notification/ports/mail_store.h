@@ -1,7 +1,8 @@
 /* mail_store.h - port: notification-service's mail outbox (migration 002): recipients and their
  * preferences, one row per mail decision deduplicated by (event, recipient, kind), the queue of
  * messages to send with their attempts, and flood-control state. Adapters: mem (tests), sqlite
- * (the notification database). Thread-safe; results are copied into the caller's arena. */
+ * and pgsql (the notification database). Thread-safe; results are copied into the caller's
+ * arena. */
 #ifndef SERVICES_NOTIFICATION_PORTS_MAIL_STORE_H
 #define SERVICES_NOTIFICATION_PORTS_MAIL_STORE_H
 
