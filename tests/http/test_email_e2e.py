@@ -26,7 +26,9 @@ CORE = os.environ["THREADLY_CORE_BIN"]
 NOTIF = os.environ["THREADLY_NOTIFICATION_BIN"]
 SRC = os.environ["THREADLY_SOURCE_DIR"]
 SINK = os.path.join(SRC, "scripts", "smtp-sink")
-PORT = 25021  # this helper's fixed range is 25000-25099
+# In this helper's fixed range (25000-25099); the SQLite and PostgreSQL runs of this file may
+# run at once (ctest -j), so each has its own sink.
+PORT = 25022 if harness.PGSQL else 25021
 FAST = ("--argon2-ops", "1", "--argon2-mem-kib", "8", "--signup-limit", "1000",
         "--login-limit", "1000")
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
