@@ -81,6 +81,13 @@ class EmailConfirmationTest(unittest.TestCase):
         s = self.site
         r, tok = s.sign_up("carla")
         self.assertEqual(r.status, 200, tok)
+        # the sign-up's own token: refused where a user is needed until the email is confirmed
+        me = {"Authorization": "Bearer " + tok["access_token"]}
+        r, j = s.svc.json("GET", "/api/v1/accounts/verify_credentials", headers=me)
+        self.assertEqual((r.status, j), (403, UNCONFIRMED))
+        r, j = s.svc.json("POST", "/api/v1/statuses", json.dumps({"status": "hi"}),
+                          dict(JSON, **me))
+        self.assertEqual((r.status, j), (403, UNCONFIRMED))
         token = self.confirmation_token("carla")
         self.assertRegex(token, r"^[A-Za-z0-9_-]{43}$")
         # the same data as before plus the token (an additive change)
@@ -107,6 +114,8 @@ class EmailConfirmationTest(unittest.TestCase):
         self.assertIn("already been used", body)
         r, j = s.login("carla")
         self.assertEqual(r.status, 200, j)
+        r, j = s.svc.json("GET", "/api/v1/accounts/verify_credentials", headers=me)
+        self.assertEqual(r.status, 200, "the sign-up token works once confirmed")
         # the authorize page refuses unconfirmed logins with the same reason
         s.sign_up("dino")
         r, body = s.page("POST", "/oauth/authorize", form({

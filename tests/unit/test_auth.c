@@ -71,6 +71,8 @@ static struct oauth_app *make_app(struct arena *a, const char *scopes)
     return app;
 }
 
+static char signup_token[TOKEN_MAX]; /* the token of the last sign_up */
+
 static uint64_t sign_up(struct oauth_app *app, const char *user, const char *email)
 {
     struct token_grant g;
@@ -83,6 +85,7 @@ static uint64_t sign_up(struct oauth_app *app, const char *user, const char *ema
     cr_assert_eq(auth_authenticate(&c, g.access_token, &p, &err), 0, "%s", err.msg);
     struct signup_request r = {user, email, "correct horse", true, "en"};
     cr_assert_eq(auth_sign_up(&c, &p, &r, &g, &v, &err), 0, "%s", err.msg);
+    memcpy(signup_token, g.access_token, sizeof(signup_token));
     return g.account_id;
 }
 
@@ -303,9 +306,14 @@ Test(auth, confirmation_token_is_single_use_and_gates_login_when_required)
     strcpy(other, token);
     other[0] = other[0] == 'A' ? 'B' : 'A';
     cr_assert_eq(auth_confirm_email(&c, other, &err), ERR_NOT_FOUND);
+    struct principal who;
+    cr_assert_eq(auth_authenticate(&c, signup_token, &who, &err), 0, "%s", err.msg);
+    cr_assert(who.claims.unconfirmed && who.email_unconfirmed, "the sign-up token is marked");
     cr_assert_eq(auth_confirm_email(&c, token, &err), 0, "%s", err.msg);
     cr_assert_eq(auth_confirm_email(&c, token, &err), ERR_NOT_FOUND, "single use");
     cr_assert_eq(login(app, "conf", "correct horse"), GRANT_OK);
+    cr_assert_eq(auth_authenticate(&c, signup_token, &who, &err), 0, "%s", err.msg);
+    cr_assert_not(who.email_unconfirmed, "and works once confirmed");
     c.require_email_confirmation = false;
     arena_release(&a);
 }

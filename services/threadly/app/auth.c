@@ -134,10 +134,12 @@ static enum grant_error grant_scope(const struct oauth_app *app, const char *req
     return GRANT_OK;
 }
 
-static enum grant_error issue(struct core *c, uint64_t app_id, uint64_t account_id,
-                              const char *scope, struct token_grant *out, struct err *err)
+static enum grant_error issue_token(struct core *c, uint64_t app_id, uint64_t account_id,
+                                    const char *scope, bool unconfirmed, struct token_grant *out,
+                                    struct err *err)
 {
     struct token_claims claims = {0};
+    claims.unconfirmed = unconfirmed;
     claims.jti = idgen_next(c->ids);
     claims.account_id = account_id;
     claims.app_id = app_id;
@@ -150,6 +152,12 @@ static enum grant_error issue(struct core *c, uint64_t app_id, uint64_t account_
     out->created_at_ms = claims.iat_ms;
     out->account_id = account_id;
     return GRANT_OK;
+}
+
+static enum grant_error issue(struct core *c, uint64_t app_id, uint64_t account_id,
+                              const char *scope, struct token_grant *out, struct err *err)
+{
+    return issue_token(c, app_id, account_id, scope, false, out, err);
 }
 
 /* Looks up the account a login names (toot and doorkeeper send the email as "username"; a
@@ -385,6 +393,15 @@ int auth_authenticate(struct core *c, const char *bearer, struct principal *out,
     if (revoked)
         return err_set(err, ERR_FORBIDDEN, "token %llu was revoked",
                        (unsigned long long)out->claims.jti);
+    out->email_unconfirmed = false;
+    if (out->claims.unconfirmed && c->require_email_confirmation) {
+        bool confirmed = false;
+        rc = email_token_store_is_confirmed(&c->email_tokens, out->claims.account_id, &confirmed,
+                                            err);
+        if (rc)
+            return rc;
+        out->email_unconfirmed = !confirmed;
+    }
     return 0;
 }
 
@@ -495,7 +512,12 @@ int auth_sign_up(struct core *c, const struct principal *app_token, const struct
     }
     if (rc)
         goto out;
-    rc = issue(c, app->id, acct.id, app->scopes, out, err) == GRANT_OK ? 0 : ERR_INTERNAL;
+    /* With confirmation required, the sign-up's token is marked: it is refused on endpoints that
+     * need a user until the email is confirmed (as Mastodon's require_user!). */
+    rc = issue_token(c, app->id, acct.id, app->scopes, c->require_email_confirmation, out, err) ==
+                 GRANT_OK
+             ? 0
+             : ERR_INTERNAL;
 out:
     arena_release(&a);
     return rc;

@@ -87,6 +87,9 @@ enum grant_error auth_code_grant(struct core *c, const char *client_id, const ch
 /* Who is calling: the verified claims of a bearer token. */
 struct principal {
     struct token_claims claims;
+    /* A sign-up token of an account that has not confirmed its email while confirmation is
+     * required: endpoints that need a user refuse it (403, docs/email.md). */
+    bool email_unconfirmed;
 };
 
 /* 0, or ERR_FORBIDDEN for a missing, malformed, forged, expired or revoked token (401). */
