@@ -173,7 +173,9 @@ class EmailEndToEnd(unittest.TestCase):
 
     def test_password_reset_mail(self):
         self.sign_up("rosa")
-        self.confirm("rosa")
+        old = {"Authorization": "Bearer " + self.confirm("rosa")}
+        self.assertEqual(self.notif.json("GET", "/api/v1/notifications", headers=old)[0].status,
+                         200)
         r, body = self.core.request("POST", "/auth/password", form({"email": "rosa@example.org"}),
                                     FORM)
         self.assertEqual(r.status, 200)
@@ -188,6 +190,17 @@ class EmailEndToEnd(unittest.TestCase):
             "token": token, "password": "a new password"}), FORM)
         self.assertEqual(r.status, 200, body)
         self.assertEqual(self.login("rosa", "a new password")[0].status, 200)
+        # the reset signed rosa out: threadly-service at once, notification-service once it
+        # consumed account.tokens_revoked
+        r, j = self.core.json("GET", "/api/v1/accounts/verify_credentials", headers=old)
+        self.assertEqual(r.status, 401)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            r, j = self.notif.json("GET", "/api/v1/notifications", headers=old)
+            if r.status == 401:
+                break
+            time.sleep(0.1)
+        self.assertEqual(r.status, 401, j)
 
     def test_follow_mail_preferences_and_one_click_unsubscribe(self):
         self.sign_up("fay")

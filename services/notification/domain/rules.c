@@ -179,6 +179,8 @@ void rules_apply(const struct domain_event *e, struct arena *a, struct event_cha
     case DOMAIN_PASSWORD_RESET_REQUESTED:
         break; /* nothing to notify: the mail is made by the mail outbox */
     case DOMAIN_TOKENS_REVOKED:
-        break; /* known so it is not dead-lettered; the cut-off is not kept here yet */
+        out->cutoff_account_id = e->actor_id;
+        out->cutoff_below_jti = e->jti;
+        break;
     }
 }

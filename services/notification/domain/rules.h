@@ -25,7 +25,7 @@ enum domain_event_kind {
     DOMAIN_FOLLOW_REQUEST_CREATED,
     DOMAIN_FOLLOW_REQUEST_DELETED,
     DOMAIN_PASSWORD_RESET_REQUESTED, /* no notification: a mail only (docs/email.md) */
-    DOMAIN_TOKENS_REVOKED,           /* account.tokens_revoked: not applied yet (email.md) */
+    DOMAIN_TOKENS_REVOKED,           /* account.tokens_revoked: actor_id, jti (the cut-off) */
 };
 
 enum visibility {
@@ -112,6 +112,8 @@ struct event_changes {
     bool follow_add, follow_remove;
     /* A revoked token id (0: none). */
     uint64_t revoked_jti;
+    /* account.tokens_revoked: the account's tokens with a jti below this are revoked (0: none). */
+    uint64_t cutoff_account_id, cutoff_below_jti;
 };
 
 /* Removal keys (notification.cause): "mention:<status>", "favourite:<account>:<status>",
