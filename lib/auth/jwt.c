@@ -53,6 +53,8 @@ int jwt_sign(const struct jwt_key *k, const struct jwt_claims *c, char out[JWT_M
                           "scope", c->scope, "iat", (json_int_t)(c->iat_ms / 1000));
     if (c->sub)
         json_object_set_new(p, "sub", json_string(sub));
+    if (c->unconfirmed)
+        json_object_set_new(p, "unc", json_true());
     if (c->exp_ms)
         json_object_set_new(p, "exp", json_integer((json_int_t)(c->exp_ms / 1000)));
     char *payload = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
@@ -140,6 +142,7 @@ int jwt_verify(const struct jwt_key *k, const char *token, int64_t now_ms, struc
         memcpy(c->scope, json_string_value(scope), json_string_length(scope) + 1);
         c->iat_ms = (int64_t)json_integer_value(iat) * 1000;
         c->exp_ms = exp ? (int64_t)json_integer_value(exp) * 1000 : 0;
+        c->unconfirmed = json_is_true(json_object_get(p, "unc"));
         if (c->exp_ms && now_ms >= c->exp_ms)
             rc = err_set(err, ERR_INVALID, "token expired");
     }

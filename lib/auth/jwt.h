@@ -20,7 +20,8 @@ struct jwt_claims {
     uint64_t app;
     char scope[JWT_SCOPE_MAX];
     int64_t iat_ms;
-    int64_t exp_ms; /* 0: does not expire */
+    int64_t exp_ms;   /* 0: does not expire */
+    bool unconfirmed; /* "unc": issued at sign-up before the email was confirmed */
 };
 
 /* A key pair, or a public key alone. Immutable once opened, so thread-safe. */

@@ -5,15 +5,21 @@
 #include "lib/auth/jwt.h"
 #include "lib/http/service.h"
 #include "services/notification/adapters/feed/feed_consumer.h"
+#include "services/notification/adapters/http/mail_http.h"
 #include "services/notification/adapters/http/notifications_http.h"
 #include "services/notification/adapters/json/event_decoder_json.h"
 #include "services/notification/adapters/jwt/token_verifier_jwt.h"
+#include "services/notification/adapters/pgsql/mail_store_pgsql.h"
 #include "services/notification/adapters/pgsql/notification_store_pgsql.h"
+#include "services/notification/adapters/smtp/mail_sender.h"
+#include "services/notification/adapters/smtp/mailer_smtp.h"
+#include "services/notification/adapters/sqlite/mail_store_sqlite.h"
 #include "services/notification/adapters/sqlite/notification_store_sqlite.h"
 #include "services/notification/adapters/stream/live_stream_hub.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct config_option options[] = {
@@ -47,6 +53,26 @@ static const struct config_option options[] = {
      "Bytes queued for one streaming client before it is disconnected as too slow."},
     {"stream-heartbeat-ms", "THREADLY_STREAM_HEARTBEAT_MS", CONFIG_INT, "15000", 100, 3600000,
      "Interval of WebSocket pings and SSE :thump comments."},
+    {"smtp-url", "THREADLY_SMTP_URL", CONFIG_STRING, NULL, 0, 0,
+     "SMTP server for email: smtp://host[:port] or smtps://host[:port] (TLS from the start); "
+     "unset or 'off': no email. The password of --smtp-user comes from THREADLY_SMTP_PASSWORD."},
+    {"smtp-user", "THREADLY_SMTP_USER", CONFIG_STRING, NULL, 0, 0,
+     "SMTP AUTH user; unset: no AUTH."},
+    {"smtp-from", "THREADLY_SMTP_FROM", CONFIG_STRING, "Threadly <noreply@localhost.localdomain>",
+     0, 0, "From header (and envelope sender) of every mail: \"Name <address>\"."},
+    {"smtp-starttls", "THREADLY_SMTP_STARTTLS", CONFIG_BOOL, "false", 0, 0,
+     "With smtp://, require STARTTLS before AUTH and the message."},
+    {"mail-flood-window", "THREADLY_MAIL_FLOOD_WINDOW", CONFIG_INT, "3600", 0, 604800,
+     "At most one notification mail per account and kind in this many seconds; the rest are "
+     "summed up in the next one."},
+    {"mail-max-attempts", "THREADLY_MAIL_MAX_ATTEMPTS", CONFIG_INT, "10", 1, 1000,
+     "Attempts before a mail that keeps failing transiently is dead-lettered."},
+    {"mail-backoff-max", "THREADLY_MAIL_BACKOFF_MAX", CONFIG_INT, "900", 1, 86400,
+     "Longest delay between attempts, in seconds (it doubles from 1 s)."},
+    {"email-token-ttl", "THREADLY_EMAIL_TOKEN_TTL", CONFIG_INT, "86400", 1, 31536000,
+     "Lifetime of the confirmation and reset links in seconds, as threadly-service's (only "
+     "shown in the mails)."},
+    {"title", "THREADLY_TITLE", CONFIG_STRING, "Threadly", 0, 0, "Instance title, in mails."},
 };
 
 struct notif_db {
@@ -90,6 +116,48 @@ static int open_db(struct service *svc, struct notif_core *core, struct notif_db
     return 0;
 }
 
+/* Email: the SMTP mailer and the outbox on the notification database, when --smtp-url is set.
+ * Returns 0 (mail on, or off when not configured), or ERR_INVALID with err set. */
+static int open_mail(struct service *svc, struct notif_db *db, const char *base_url,
+                     struct mail_outbox *o, bool *on, struct err *err)
+{
+    const char *url = config_str(&svc->config, "smtp-url");
+    *on = false;
+    if (!url || !*url || strcmp(url, "off") == 0) {
+        log_printf(&svc->log, LOG_INFO, NULL, "--smtp-url unset: no email");
+        return 0;
+    }
+    struct mailer_smtp_config cfg = {.url = url,
+                                     .user = config_str(&svc->config, "smtp-user"),
+                                     .password = getenv("THREADLY_SMTP_PASSWORD"),
+                                     .starttls = config_bool(&svc->config, "smtp-starttls")};
+    if (mailer_smtp_open(&cfg, &o->mailer, err))
+        return err->code;
+    o->store = db->sqlite ? mail_store_sqlite(db->sqlite) : mail_store_pgsql(db->pgsql);
+    o->cfg = (struct mail_outbox_config){
+        .from = config_str(&svc->config, "smtp-from"),
+        .public_url = base_url,
+        .instance = config_str(&svc->config, "title"),
+        .flood_window_ms = config_int(&svc->config, "mail-flood-window") * 1000,
+        .max_attempts = (int)config_int(&svc->config, "mail-max-attempts"),
+        .backoff_base_ms = 1000,
+        .backoff_max_ms = config_int(&svc->config, "mail-backoff-max") * 1000,
+        .token_ttl_hours = (int)((config_int(&svc->config, "email-token-ttl") + 3599) / 3600),
+    };
+    if (o->cfg.backoff_max_ms < o->cfg.backoff_base_ms)
+        o->cfg.backoff_max_ms = o->cfg.backoff_base_ms;
+    o->clock = &clock_system;
+    o->random = &random_system;
+    o->ids = &svc->ids;
+    if (mail_outbox_init(o, err)) {
+        mailer_close(&o->mailer);
+        return err->code;
+    }
+    *on = true;
+    log_printf(&svc->log, LOG_INFO, NULL, "email via %s", url);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct service svc;
@@ -98,6 +166,10 @@ int main(int argc, char **argv)
     struct notifications_http api = {0};
     struct feed_consumer *consumer = NULL;
     struct live_stream_hub *live = NULL;
+    struct mail_outbox mail = {0};
+    struct mail_http mail_api = {0};
+    struct mail_sender *sender = NULL;
+    bool mail_on = false;
     struct err err = {0};
     char base_url[1024], key_path[4096];
     bool stop, curl_inited = false;
@@ -164,6 +236,17 @@ int main(int argc, char **argv)
     };
     live = live_stream_hub_new(svc.http, &core, &scfg);
     core.live = live_stream_hub_port(live); /* before the consumer starts */
+    if (open_mail(&svc, &db, base_url, &mail, &mail_on, &err)) {
+        rc = 2;
+        goto fail;
+    }
+    if (mail_on) {
+        core.mail = &mail;
+        mail_api.core = &core;
+        mail_api.log = &svc.log;
+        mail_http_register(svc.http, &mail_api);
+        sender = mail_sender_start(&mail, &svc.log, svc.metrics);
+    }
     http_ops_add_check(&svc.ops, "database", store_ready, &core.store);
     http_ops_add_check(&svc.ops, "jwt_public_key", token_verifier_jwt_ready, core.tokens.ctx);
     if (consume) {
@@ -191,9 +274,15 @@ fail:
     log_printf(&svc.log, LOG_ERROR, NULL, "cannot start: %s", err.msg);
 out:
     feed_consumer_stop(consumer);
-    service_release(&svc); /* stops the HTTP server before its users are freed */
+    mail_sender_stop(sender); /* after the consumer: nothing queues mail any more */
+    service_release(&svc);    /* stops the HTTP server before its users are freed */
     live_stream_hub_free(live);
     notification_store_close(&core.store);
+    if (mail_on) {
+        mailer_close(&mail.mailer);
+        mail_store_close(&mail.store);
+        mail_outbox_release(&mail);
+    }
     sqlite_db_close(db.sqlite);
     pgsql_db_close(db.pgsql);
     if (core.tokens.ops)

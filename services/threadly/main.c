@@ -51,6 +51,15 @@ static const struct config_option options[] = {
      "Whether new accounts may sign up."},
     {"max-characters", "THREADLY_MAX_CHARACTERS", CONFIG_INT, "500", 1, 100000,
      "Longest status, in characters."},
+    {"require-email-confirmation", "THREADLY_REQUIRE_EMAIL_CONFIRMATION", CONFIG_STRING, "auto", 0,
+     0,
+     "Whether an account must confirm its email (the link of the confirmation mail) before it "
+     "can log in: true, false, or auto = false with a SQLite database (the embedded profile), "
+     "true with PostgreSQL."},
+    {"email-token-ttl", "THREADLY_EMAIL_TOKEN_TTL", CONFIG_INT, "86400", 1, 31536000,
+     "Lifetime in seconds of the confirmation and password reset links."},
+    {"password-reset-limit", "THREADLY_PASSWORD_RESET_LIMIT", CONFIG_INT, "5", 1, 1000000,
+     "Password reset requests (POST /auth/password) allowed per client IP in 30 minutes."},
     {"internal-secret", "THREADLY_INTERNAL_SECRET", CONFIG_STRING, NULL, 0, 0,
      "Shared secret for GET /internal/v1/events (header X-Threadly-Internal-Secret); unset: "
      "only loopback peers not relayed by a proxy may read the event feed."},
@@ -86,6 +95,7 @@ static int open_pgsql(struct service *svc, struct core *core, const char *url,
     core->tokens = token_store_pgsql(pdb);
     core->statuses = status_store_pgsql(pdb);
     core->social = social_store_pgsql(pdb);
+    core->email_tokens = email_token_store_pgsql(pdb);
     out->outbox = outbox_store_pgsql(pdb);
     log_printf(&svc->log, LOG_INFO, NULL, "database pgsql (%zu migrations applied)",
                pgsql_db_migrations_applied(pdb));
@@ -116,6 +126,7 @@ static int open_db(struct service *svc, struct core *core, struct threadly_db *o
     core->tokens = token_store_sqlite(sdb);
     core->statuses = status_store_sqlite(sdb);
     core->social = social_store_sqlite(sdb);
+    core->email_tokens = email_token_store_sqlite(sdb);
     out->outbox = outbox_store_sqlite(sdb);
     log_printf(&svc->log, LOG_INFO, NULL, "database sqlite:%s (%zu migrations applied)", path,
                sqlite_db_migrations_applied(sdb));
@@ -168,6 +179,18 @@ int main(int argc, char **argv)
     core.ids = &svc.ids;
     core.registrations_open = config_bool(&svc.config, "registrations");
     core.token_ttl_ms = config_int(&svc.config, "token-ttl") * 1000;
+    core.email_token_ttl_ms = config_int(&svc.config, "email-token-ttl") * 1000;
+    const char *confirm = config_str(&svc.config, "require-email-confirmation");
+    if (strcmp(confirm, "auto") == 0) {
+        core.require_email_confirmation = db.pgsql != NULL;
+    } else if (strcmp(confirm, "true") == 0 || strcmp(confirm, "false") == 0) {
+        core.require_email_confirmation = strcmp(confirm, "true") == 0;
+    } else {
+        err_set(&err, ERR_INVALID, "--require-email-confirmation: '%s' is not true, false or auto",
+                confirm);
+        rc = 2;
+        goto fail;
+    }
     if (auth_init(&core, &err))
         goto fail;
     core.base_url = settings.base_url;
@@ -193,7 +216,10 @@ int main(int argc, char **argv)
         ratelimit_new((int)config_int(&svc.config, "login-limit"), 5 * 60 * 1000, 100000);
     api.signup_limit =
         ratelimit_new((int)config_int(&svc.config, "signup-limit"), 30 * 60 * 1000, 100000);
+    api.reset_limit =
+        ratelimit_new((int)config_int(&svc.config, "password-reset-limit"), 30 * 60 * 1000, 100000);
     oauth_http_register(svc.http, &api);
+    email_http_register(svc.http, &api);
     accounts_http_register(svc.http, &api);
     statuses_http_register(svc.http, &api);
     authorize_http_register(svc.http, &api);
@@ -223,6 +249,7 @@ out:
     app_store_close(&core.apps);
     token_store_close(&core.tokens);
     status_store_close(&core.statuses);
+    email_token_store_close(&core.email_tokens);
     if (core.social.ops)
         social_store_close(&core.social);
     ttlmap_free(core.idempotency);
@@ -238,5 +265,6 @@ out:
     instance_http_release(&instance);
     ratelimit_free(api.login_limit);
     ratelimit_free(api.signup_limit);
+    ratelimit_free(api.reset_limit);
     return rc;
 }

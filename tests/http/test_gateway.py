@@ -99,6 +99,16 @@ class GatewayTest(unittest.TestCase):
             self.assertEqual(who, "notification", path)
             self.assertEqual(status, want, path)
 
+    def test_email_routes_go_to_notification_service(self):
+        # This notification-service has no --smtp-url, so the routes answer 404: the point is
+        # where each request went (docs/email.md).
+        self.assertEqual(self.served_by("/api/v1/threadly/email_preferencesx", "gw-mail-0")[0],
+                         "core")
+        for i, path in enumerate(("/api/v1/threadly/email_preferences",
+                                  "/mail/unsubscribe?token=x&kind=follow")):
+            who, status = self.served_by(path, "gw-mail-%d" % (i + 1))
+            self.assertEqual(who, "notification", path)
+
     def test_internal_paths_are_never_routed(self):
         for path in ("/internal/v1/events", "/internal/v1/events?after=0&wait=0", "/internal/"):
             status, headers, body = get(self.url(path))

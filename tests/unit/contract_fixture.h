@@ -45,11 +45,12 @@ struct fixture {
     struct pgsql_db *pg;
     struct mem_db *mem; /* the mem adapter of test_status_contract.c, test_outbox_contract.c */
     struct account_store accounts;
-    struct app_store apps;        /* test_store_contract.c */
-    struct token_store tokens;    /* test_store_contract.c */
-    struct status_store statuses; /* test_status_contract.c */
-    struct social_store social;   /* test_status_contract.c */
-    struct outbox_store outbox;   /* test_outbox_contract.c */
+    struct app_store apps;                 /* test_store_contract.c */
+    struct token_store tokens;             /* test_store_contract.c */
+    struct status_store statuses;          /* test_status_contract.c */
+    struct social_store social;            /* test_status_contract.c */
+    struct outbox_store outbox;            /* test_outbox_contract.c */
+    struct email_token_store email_tokens; /* test_email_token_contract.c */
     struct arena a;
     struct err err;
 };

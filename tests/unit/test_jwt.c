@@ -53,6 +53,12 @@ Test(jwt, public_key_alone_verifies_what_the_pair_signed)
     cr_assert_eq(out.app, 3);
     cr_assert_eq(out.exp_ms, 0);
     cr_assert_str_eq(out.scope, "read write:notifications");
+    cr_assert_not(out.unconfirmed);
+    in.unconfirmed = true; /* a sign-up token before email confirmation */
+    cr_assert_eq(jwt_sign(pair, &in, tok, &err), 0, "%s", err.msg);
+    cr_assert_eq(jwt_verify(pk, tok, in.iat_ms, &out, &err), 0, "%s", err.msg);
+    cr_assert(out.unconfirmed);
+    in.unconfirmed = false;
     cr_assert_neq(jwt_sign(pk, &in, tok, &err), 0, "a public key cannot sign");
     cr_assert_eq(err.code, ERR_INTERNAL);
 

@@ -408,10 +408,25 @@ CONTRACT(read_models)
     cr_assert_eq(n, 0);
 
     bool revoked;
-    cr_assert_eq(notification_store_token_revoked(&f->s, 4242, &revoked, &f->err), 0);
+    cr_assert_eq(notification_store_token_revoked(&f->s, 4242, ALICE, &revoked, &f->err), 0);
     cr_assert(revoked);
-    cr_assert_eq(notification_store_token_revoked(&f->s, 4243, &revoked, &f->err), 0);
+    cr_assert_eq(notification_store_token_revoked(&f->s, 4243, ALICE, &revoked, &f->err), 0);
     cr_assert_not(revoked);
+
+    /* account.tokens_revoked: every token of the account below the cut-off; a lower cut-off
+     * later keeps the higher one */
+    struct event_changes cut = {.cutoff_account_id = BOB, .cutoff_below_jti = 9000};
+    struct batch_item c1 = change(&f->a, 78, &cut);
+    apply(f, &c1, 1, &r);
+    struct event_changes lower = {.cutoff_account_id = BOB, .cutoff_below_jti = 10};
+    struct batch_item c2 = change(&f->a, 79, &lower);
+    apply(f, &c2, 1, &r);
+    cr_assert_eq(notification_store_token_revoked(&f->s, 8999, BOB, &revoked, &f->err), 0);
+    cr_assert(revoked);
+    cr_assert_eq(notification_store_token_revoked(&f->s, 9000, BOB, &revoked, &f->err), 0);
+    cr_assert_not(revoked);
+    cr_assert_eq(notification_store_token_revoked(&f->s, 8999, CAROL, &revoked, &f->err), 0);
+    cr_assert_not(revoked, "other accounts keep theirs");
 }
 
 CONTRACT(dead_letters_and_atomic_batches)

@@ -391,17 +391,17 @@ CONTRACT(token_store, revoke_and_check)
 {
     const uint64_t big = UINT64_C(9223372036854775807);
     bool revoked = true;
-    cr_assert_eq(token_store_is_revoked(&f->tokens, 10, &revoked, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(token_store_is_revoked(&f->tokens, 10, 5, &revoked, &f->err), 0, "%s", f->err.msg);
     cr_assert_not(revoked);
     cr_assert_eq(token_store_revoke(&f->tokens, 10, 5, 1795957323004, NULL, &f->err), 0, "%s",
                  f->err.msg);
     cr_assert_eq(token_store_revoke(&f->tokens, big, 0, 1795957323005, NULL, &f->err), 0, "%s",
                  f->err.msg);
-    cr_assert_eq(token_store_is_revoked(&f->tokens, 10, &revoked, &f->err), 0);
+    cr_assert_eq(token_store_is_revoked(&f->tokens, 10, 5, &revoked, &f->err), 0);
     cr_assert(revoked);
-    cr_assert_eq(token_store_is_revoked(&f->tokens, big, &revoked, &f->err), 0);
+    cr_assert_eq(token_store_is_revoked(&f->tokens, big, 5, &revoked, &f->err), 0);
     cr_assert(revoked);
-    cr_assert_eq(token_store_is_revoked(&f->tokens, 11, &revoked, &f->err), 0);
+    cr_assert_eq(token_store_is_revoked(&f->tokens, 11, 5, &revoked, &f->err), 0);
     cr_assert_not(revoked);
 }
 
@@ -411,7 +411,7 @@ CONTRACT(token_store, revoking_twice_is_fine)
     cr_assert_eq(token_store_revoke(&f->tokens, 10, 5, 2000, NULL, &f->err), 0, "%s", f->err.msg);
     cr_assert_eq(token_store_revoke(&f->tokens, 10, 6, 3000, NULL, &f->err), 0, "%s", f->err.msg);
     bool revoked = false;
-    cr_assert_eq(token_store_is_revoked(&f->tokens, 10, &revoked, &f->err), 0);
+    cr_assert_eq(token_store_is_revoked(&f->tokens, 10, 5, &revoked, &f->err), 0);
     cr_assert(revoked);
 }
 
@@ -466,7 +466,7 @@ Test(sqlite_db, data_survives_reopen_and_migrations_run_once)
         cr_assert_eq(app_store_get(&apps, 2, &a, &got_app, &err), 0, "%s", err.msg);
         assert_app_eq(got_app, &app);
         bool revoked = false;
-        cr_assert_eq(token_store_is_revoked(&tokens, 3, &revoked, &err), 0);
+        cr_assert_eq(token_store_is_revoked(&tokens, 3, 5, &revoked, &err), 0);
         cr_assert(revoked);
         sqlite_db_close(db);
     }
@@ -596,7 +596,7 @@ static void *writer_main(void *p)
         if (account_store_insert(accounts, &acct, NULL, &err) != 0 ||
             account_store_get(accounts, id, &a, &got, &err) != 0 ||
             token_store_revoke(tokens, id, id, 1, NULL, &err) != 0 ||
-            token_store_is_revoked(tokens, id, &revoked, &err) != 0 || !revoked ||
+            token_store_is_revoked(tokens, id, 5, &revoked, &err) != 0 || !revoked ||
             w->ping(w->db, &err) != 0) {
             if (w->failures++ == 0)
                 w->err = err;

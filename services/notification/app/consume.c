@@ -5,6 +5,7 @@
 #include "lib/base/buf.h"
 #include "lib/events/event.h"
 #include "services/notification/app/live.h"
+#include "services/notification/app/mail_events.h"
 
 #include <string.h>
 
@@ -62,9 +63,12 @@ static void log_dead(struct notif_core *c, const struct inbound_message *m,
     log_end(c->log, &l);
 }
 
-/* Turns msg into items[i]: an event with its changes, or a dead letter. */
-static void prepare(struct notif_core *c, const struct inbound_message *m, struct arena *a,
-                    struct batch_item *it, struct live_item *li)
+/* Turns msg into items[i]: an event with its changes, or a dead letter, with what the live
+ * streams need after the commit in *li; and queues the mails the event asks for. Returns 0, or
+ * the mail store's error (then nothing of the batch may be stored: the transport gives it
+ * again, and the mail outbox deduplicates). */
+static int prepare(struct notif_core *c, const struct inbound_message *m, struct arena *a,
+                   struct batch_item *it, struct live_item *li, struct err *merr)
 {
     struct event e;
     struct domain_event de;
@@ -72,12 +76,12 @@ static void prepare(struct notif_core *c, const struct inbound_message *m, struc
     memset(it, 0, sizeof(*it));
     if (event_parse(m->text, m->len, a, &e, &err) != 0) {
         dead(c, it, m, 0, err.msg, a);
-        return;
+        return 0;
     }
     int rc = event_decoder_decode(&c->decoder, &e, a, &de, &err);
     if (rc != 0) {
         dead(c, it, m, e.id, err.msg, a);
-        return;
+        return 0;
     }
     struct event_changes *ch = arena_alloc(a, sizeof(*ch));
     rules_apply(&de, a, ch);
@@ -93,6 +97,14 @@ static void prepare(struct notif_core *c, const struct inbound_message *m, struc
     *copy = de;
     li->item = it;
     li->event = copy;
+    if (!c->mail)
+        return 0;
+    int skipped = 0;
+    rc = mail_events_apply(c->mail, &de, ch, &skipped, merr);
+    if (skipped && c->log)
+        log_printf(c->log, LOG_WARN, NULL, "event %llu: %d mail(s) skipped (bad address)",
+                   (unsigned long long)e.id, skipped);
+    return rc;
 }
 
 static void add_stats(struct consume_stats *st, const struct batch_result *r, size_t events)
@@ -143,7 +155,14 @@ int consume_batch(struct notif_core *c, const char *source, const struct inbound
     struct live_item *live = arena_calloc(&a, n + 1, sizeof(*live));
     size_t events = 0;
     for (size_t i = 0; i < n; i++) {
-        prepare(c, &msgs[i], &a, &items[i], &live[i]);
+        int mrc = prepare(c, &msgs[i], &a, &items[i], &live[i], err);
+        if (mrc) {
+            /* Retried as a whole later: a mail store that fails is taken as unavailable. */
+            char why[sizeof(err->msg)];
+            memcpy(why, err->msg, sizeof(why));
+            arena_release(&a);
+            return err_set(err, ERR_UNAVAILABLE, "mail: %s", why);
+        }
         if (items[i].changes)
             events++;
         else

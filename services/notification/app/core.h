@@ -6,6 +6,7 @@
 #include "lib/base/clock.h"
 #include "lib/base/id.h"
 #include "lib/base/log.h"
+#include "services/notification/app/mail_outbox.h"
 #include "services/notification/ports/event_decoder.h"
 #include "services/notification/ports/live_stream.h"
 #include "services/notification/ports/notification_store.h"
@@ -19,6 +20,9 @@ struct notif_core {
     const struct clock *clock;
     struct idgen *ids;
     struct logger *log; /* may be NULL (tests) */
+    /* Email (docs/email.md): the consumer hands each event's mails to it before storing the
+     * event's notifications. NULL: no email. */
+    struct mail_outbox *mail;
 };
 
 #endif

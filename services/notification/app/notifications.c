@@ -12,7 +12,7 @@ int notif_authenticate(struct notif_core *c, const char *token, struct access_to
     if (rc)
         return rc;
     bool revoked;
-    rc = notification_store_token_revoked(&c->store, out->jti, &revoked, err);
+    rc = notification_store_token_revoked(&c->store, out->jti, out->account_id, &revoked, err);
     if (rc)
         return rc;
     if (revoked)

@@ -20,6 +20,8 @@ static const struct {
     {"follow.deleted", DOMAIN_FOLLOW_DELETED},
     {"follow_request.created", DOMAIN_FOLLOW_REQUEST_CREATED},
     {"follow_request.deleted", DOMAIN_FOLLOW_REQUEST_DELETED},
+    {"account.password_reset_requested", DOMAIN_PASSWORD_RESET_REQUESTED},
+    {"account.tokens_revoked", DOMAIN_TOKENS_REVOKED},
 };
 
 bool domain_event_kind_parse(const char *type, int version, enum domain_event_kind *out)
@@ -173,6 +175,12 @@ void rules_apply(const struct domain_event *e, struct arena *a, struct event_cha
         break;
     case DOMAIN_FOLLOW_REQUEST_DELETED:
         remove_cause(out, a, "follow_request", e->actor_id, e->target_id);
+        break;
+    case DOMAIN_PASSWORD_RESET_REQUESTED:
+        break; /* nothing to notify: the mail is made by the mail outbox */
+    case DOMAIN_TOKENS_REVOKED:
+        out->cutoff_account_id = e->actor_id;
+        out->cutoff_below_jti = e->jti;
         break;
     }
 }

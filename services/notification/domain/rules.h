@@ -24,6 +24,8 @@ enum domain_event_kind {
     DOMAIN_FOLLOW_DELETED,
     DOMAIN_FOLLOW_REQUEST_CREATED,
     DOMAIN_FOLLOW_REQUEST_DELETED,
+    DOMAIN_PASSWORD_RESET_REQUESTED, /* no notification: a mail only (docs/email.md) */
+    DOMAIN_TOKENS_REVOKED,           /* account.tokens_revoked: actor_id, jti (the cut-off) */
 };
 
 enum visibility {
@@ -50,7 +52,18 @@ bool visibility_parse(const char *s, enum visibility *out);
  *   favourite.deleted:    actor_id, status_id, status_account_id
  *   follow*.created:      actor_id, actor_json (follower or requester), target_id, target_json
  *   follow*.deleted:      actor_id, target_id, accepted (follow_request.deleted)
- * JSON texts are compact snapshots of Mastodon entities, valid while the caller's arena is. */
+ *   account.password_reset_requested: actor_id, actor_json (the account)
+ * JSON texts are compact snapshots of Mastodon entities, valid while the caller's arena is.
+ * The mail fields below are what email needs (docs/email.md); NULL where the event has none. */
+struct domain_mail_fields {
+    const char *email;  /* account.created, password_reset_requested */
+    const char *token;  /* their confirmation_token / reset_token (absent: NULL) */
+    const char *locale; /* account.created */
+    const char *actor_username, *actor_display_name, *actor_url; /* the actor's snapshot */
+    const char *status_text; /* the status' content as plain text */
+    const char *status_url;
+};
+
 struct domain_event {
     uint64_t id;
     int64_t occurred_at_ms;
@@ -68,6 +81,7 @@ struct domain_event {
     uint64_t in_reply_to_account_id; /* 0: not a reply */
     uint64_t jti;
     bool accepted;
+    struct domain_mail_fields mail;
 };
 
 /* A notification to create: the store gives it its id and makes it once per (event id,
@@ -99,6 +113,8 @@ struct event_changes {
     bool follow_add, follow_remove;
     /* A revoked token id (0: none). */
     uint64_t revoked_jti;
+    /* account.tokens_revoked: the account's tokens with a jti below this are revoked (0: none). */
+    uint64_t cutoff_account_id, cutoff_below_jti;
 };
 
 /* Removal keys (notification.cause): "mention:<status>", "favourite:<account>:<status>",

@@ -93,8 +93,9 @@ struct notification_store_ops {
     /* The followers of account_id, in id order, into *out (arena memory). */
     int (*followers)(void *ctx, uint64_t account_id, struct arena *a, uint64_t **out, size_t *n,
                      struct err *err);
-    /* Whether a token.revoked event named jti. */
-    int (*token_revoked)(void *ctx, uint64_t jti, bool *out, struct err *err);
+    /* Whether a token.revoked event named jti, or an account.tokens_revoked of account_id set
+     * a cut-off above jti. */
+    int (*token_revoked)(void *ctx, uint64_t jti, uint64_t account_id, bool *out, struct err *err);
     /* The newest dead letters first, at most limit. */
     int (*dead_letters)(void *ctx, int limit, struct arena *a, struct dead_letter **out, size_t *n,
                         struct err *err);
@@ -186,9 +187,9 @@ static inline int notification_store_followers(struct notification_store *s, uin
 }
 
 static inline int notification_store_token_revoked(struct notification_store *s, uint64_t jti,
-                                                   bool *out, struct err *err)
+                                                   uint64_t account_id, bool *out, struct err *err)
 {
-    return s->ops->token_revoked(s->ctx, jti, out, err);
+    return s->ops->token_revoked(s->ctx, jti, account_id, out, err);
 }
 
 static inline int notification_store_dead_letters(struct notification_store *s, int limit,

@@ -134,10 +134,12 @@ static enum grant_error grant_scope(const struct oauth_app *app, const char *req
     return GRANT_OK;
 }
 
-static enum grant_error issue(struct core *c, uint64_t app_id, uint64_t account_id,
-                              const char *scope, struct token_grant *out, struct err *err)
+static enum grant_error issue_token(struct core *c, uint64_t app_id, uint64_t account_id,
+                                    const char *scope, bool unconfirmed, struct token_grant *out,
+                                    struct err *err)
 {
     struct token_claims claims = {0};
+    claims.unconfirmed = unconfirmed;
     claims.jti = idgen_next(c->ids);
     claims.account_id = account_id;
     claims.app_id = app_id;
@@ -150,6 +152,12 @@ static enum grant_error issue(struct core *c, uint64_t app_id, uint64_t account_
     out->created_at_ms = claims.iat_ms;
     out->account_id = account_id;
     return GRANT_OK;
+}
+
+static enum grant_error issue(struct core *c, uint64_t app_id, uint64_t account_id,
+                              const char *scope, struct token_grant *out, struct err *err)
+{
+    return issue_token(c, app_id, account_id, scope, false, out, err);
 }
 
 /* Looks up the account a login names (toot and doorkeeper send the email as "username"; a
@@ -176,6 +184,18 @@ static enum grant_error check_password(struct core *c, const char *username, con
     return *acct && ok ? GRANT_OK : GRANT_INVALID_GRANT;
 }
 
+/* With --require-email-confirmation, an account logs in only once its email is confirmed
+ * (asked after the password check, so the answer tells nothing to who lacks the password). */
+static enum grant_error check_confirmed(struct core *c, const struct account *acct, struct err *err)
+{
+    bool confirmed = false;
+    if (!c->require_email_confirmation)
+        return GRANT_OK;
+    if (email_token_store_is_confirmed(&c->email_tokens, acct->id, &confirmed, err))
+        return GRANT_UNAVAILABLE;
+    return confirmed ? GRANT_OK : GRANT_UNCONFIRMED;
+}
+
 enum grant_error auth_password_grant(struct core *c, const char *client_id,
                                      const char *client_secret, const char *username,
                                      const char *password, const char *scope,
@@ -191,6 +211,8 @@ enum grant_error auth_password_grant(struct core *c, const char *client_id,
         ge = grant_scope(app, scope, granted);
     if (ge == GRANT_OK)
         ge = check_password(c, username, password, &a, &acct, err);
+    if (ge == GRANT_OK)
+        ge = check_confirmed(c, acct, err);
     if (ge == GRANT_OK)
         ge = issue(c, app->id, acct->id, granted, out, err);
     arena_release(&a);
@@ -244,6 +266,8 @@ enum grant_error auth_authorize(struct core *c, const struct authorize_request *
         ge = GRANT_INVALID_REQUEST;
     if (ge == GRANT_OK)
         ge = check_password(c, r->username, r->password, &a, &acct, err);
+    if (ge == GRANT_OK)
+        ge = check_confirmed(c, acct, err);
     if (ge == GRANT_OK) {
         random_token(c->random, 32, code);
         char *payload =
@@ -362,13 +386,52 @@ int auth_authenticate(struct core *c, const char *bearer, struct principal *out,
         return err_set(err, ERR_FORBIDDEN, "no access token");
     if (token_signer_verify(&c->signer, bearer, clock_now_ms(c->clock), &out->claims, err))
         return ERR_FORBIDDEN;
-    int rc = token_store_is_revoked(&c->tokens, out->claims.jti, &revoked, err);
+    int rc =
+        token_store_is_revoked(&c->tokens, out->claims.jti, out->claims.account_id, &revoked, err);
     if (rc)
         return rc;
     if (revoked)
         return err_set(err, ERR_FORBIDDEN, "token %llu was revoked",
                        (unsigned long long)out->claims.jti);
+    out->email_unconfirmed = false;
+    if (out->claims.unconfirmed && c->require_email_confirmation) {
+        bool confirmed = false;
+        rc = email_token_store_is_confirmed(&c->email_tokens, out->claims.account_id, &confirmed,
+                                            err);
+        if (rc)
+            return rc;
+        out->email_unconfirmed = !confirmed;
+    }
     return 0;
+}
+
+/* A well-formed email token: exactly 43 base64url characters. */
+static bool email_token_ok(const char *t)
+{
+    size_t n = t ? strlen(t) : 0;
+    if (n != AUTH_EMAIL_TOKEN_CHARS)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = t[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_'))
+            return false;
+    }
+    return true;
+}
+
+/* Makes a token of kind for account_id, stores its hash (with emit's events), and writes the
+ * token into out. */
+static int email_token_new(struct core *c, enum email_token_kind kind, uint64_t account_id,
+                           const struct outbox_emit *emit, char out[AUTH_EMAIL_TOKEN_LEN],
+                           struct err *err)
+{
+    char hash[DIGEST_SHA256_B64_LEN];
+    random_token(c->random, 32, out);
+    digest_sha256_b64url(out, strlen(out), hash);
+    int64_t now = clock_now_ms(c->clock);
+    struct email_token t = {hash, kind, account_id, now, now + c->email_token_ttl_ms};
+    return email_token_store_insert(&c->email_tokens, &t, emit, err);
 }
 
 int auth_sign_up(struct core *c, const struct principal *app_token, const struct signup_request *r,
@@ -427,11 +490,18 @@ int auth_sign_up(struct core *c, const struct principal *app_token, const struct
     acct.password_hash = hash;
     acct.discoverable = true;
     acct.created_at_ms = clock_now_ms(c->clock);
+    /* The confirmation token is stored first (a sign-up that then fails leaves an orphan token
+     * that expires), so the event never carries a token that does not exist. */
+    char token[AUTH_EMAIL_TOKEN_LEN];
+    rc = email_token_new(c, EMAIL_TOKEN_CONFIRM, acct.id, NULL, token, err);
+    if (rc)
+        goto out;
     struct events_draft d;
     events_draft_init(&d, c, &a, EVENTS_ACCOUNT_CREATED, acct.id);
     d.account = events_account_json(&d, &acct);
     d.email = email;
     d.locale = r->locale && *r->locale ? r->locale : "en";
+    d.token = token;
     rc = account_store_insert(&c->accounts, &acct, &d.emit, err);
     events_draft_done(&d, rc);
     if (rc == ERR_CONFLICT) {
@@ -442,7 +512,12 @@ int auth_sign_up(struct core *c, const struct principal *app_token, const struct
     }
     if (rc)
         goto out;
-    rc = issue(c, app->id, acct.id, app->scopes, out, err) == GRANT_OK ? 0 : ERR_INTERNAL;
+    /* With confirmation required, the sign-up's token is marked: it is refused on endpoints that
+     * need a user until the email is confirmed (as Mastodon's require_user!). */
+    rc = issue_token(c, app->id, acct.id, app->scopes, c->require_email_confirmation, out, err) ==
+                 GRANT_OK
+             ? 0
+             : ERR_INTERNAL;
 out:
     arena_release(&a);
     return rc;
@@ -481,4 +556,72 @@ int auth_update_profile(struct core *c, uint64_t account_id, const struct profil
     if (rc)
         return rc;
     return account_store_get(&c->accounts, account_id, a, out, err);
+}
+
+int auth_confirm_email(struct core *c, const char *token, struct err *err)
+{
+    char hash[DIGEST_SHA256_B64_LEN];
+    uint64_t account_id;
+    if (!email_token_ok(token))
+        return err_set(err, ERR_NOT_FOUND, "malformed confirmation token");
+    digest_sha256_b64url(token, strlen(token), hash);
+    return email_token_store_use(&c->email_tokens, EMAIL_TOKEN_CONFIRM, hash,
+                                 clock_now_ms(c->clock), NULL, 0, NULL, &account_id, err);
+}
+
+int auth_request_password_reset(struct core *c, const char *email, struct err *err)
+{
+    struct arena a;
+    struct account *acct;
+    struct validation v = {0};
+    if (!email || !account_check_email(email, &v))
+        return 0;
+    arena_init(&a, 0);
+    char *key = arena_strdup(&a, email);
+    account_fold_case(key);
+    int rc = account_store_get_by_email(&c->accounts, key, &a, &acct, err);
+    if (rc == ERR_NOT_FOUND) {
+        rc = 0;
+        goto out;
+    }
+    if (rc)
+        goto out;
+    char token[AUTH_EMAIL_TOKEN_LEN];
+    struct events_draft d;
+    events_draft_init(&d, c, &a, EVENTS_PASSWORD_RESET_REQUESTED, acct->id);
+    d.account = events_account_json(&d, acct);
+    d.email = acct->email;
+    d.token = token; /* filled by email_token_new before the store builds the event */
+    rc = email_token_new(c, EMAIL_TOKEN_RESET, acct->id, &d.emit, token, err);
+    events_draft_done(&d, rc);
+out:
+    arena_release(&a);
+    return rc;
+}
+
+int auth_reset_password(struct core *c, const char *token, const char *password,
+                        struct validation *v, struct err *err)
+{
+    char hash[DIGEST_SHA256_B64_LEN], pw[PASSWORD_HASH_MAX];
+    uint64_t account_id;
+    if (!account_check_password(password, v))
+        return ERR_INVALID;
+    if (!email_token_ok(token))
+        return err_set(err, ERR_NOT_FOUND, "malformed reset token");
+    int rc = password_hasher_hash(&c->passwords, password, pw, err);
+    if (rc)
+        return rc;
+    digest_sha256_b64url(token, strlen(token), hash);
+    /* As Mastodon, a reset signs the account out everywhere: every access token issued before
+     * it (jti below a fresh id) is revoked, and account.tokens_revoked says so. */
+    struct arena a;
+    arena_init(&a, 1024);
+    struct events_draft d;
+    events_draft_init(&d, c, &a, EVENTS_TOKENS_REVOKED, 0);
+    d.jti = idgen_next(c->ids);
+    rc = email_token_store_use(&c->email_tokens, EMAIL_TOKEN_RESET, hash, d.at_ms, pw, d.jti,
+                               &d.emit, &account_id, err);
+    events_draft_done(&d, rc);
+    arena_release(&a);
+    return rc;
 }

@@ -40,6 +40,7 @@ enum grant_error {
     GRANT_INVALID_SCOPE,   /* 400 */
     GRANT_INVALID_REQUEST, /* 400 */
     GRANT_UNAVAILABLE,     /* 503: a store is down */
+    GRANT_UNCONFIRMED,     /* 403: right password, but the email is not confirmed yet */
 };
 
 enum grant_error auth_password_grant(struct core *c, const char *client_id,
@@ -86,6 +87,9 @@ enum grant_error auth_code_grant(struct core *c, const char *client_id, const ch
 /* Who is calling: the verified claims of a bearer token. */
 struct principal {
     struct token_claims claims;
+    /* A sign-up token of an account that has not confirmed its email while confirmation is
+     * required: endpoints that need a user refuse it (403, docs/email.md). */
+    bool email_unconfirmed;
 };
 
 /* 0, or ERR_FORBIDDEN for a missing, malformed, forged, expired or revoked token (401). */
@@ -115,5 +119,27 @@ struct profile_update {
 int auth_update_profile(struct core *c, uint64_t account_id, const struct profile_update *u,
                         struct arena *a, struct account **out, struct validation *v,
                         struct err *err);
+
+/* ---- Email confirmation and password reset (docs/email.md) ----
+ * Tokens are 32 random bytes as base64url (43 characters), stored hashed (SHA-256), single use,
+ * valid for c->email_token_ttl_ms. The plain token travels in the event that asks for the mail
+ * (account.created's confirmation_token, account.password_reset_requested's reset_token). */
+#define AUTH_EMAIL_TOKEN_CHARS 43
+#define AUTH_EMAIL_TOKEN_LEN 45 /* what random_token asks room for, 32 bytes */
+
+/* Confirms the email of the token's account. 0; ERR_NOT_FOUND for a malformed, unknown or
+ * already used token; ERR_INVALID for an expired one; or a store's error. */
+int auth_confirm_email(struct core *c, const char *token, struct err *err);
+
+/* Starts a password reset for the account with this email, if there is one: a reset token and
+ * the account.password_reset_requested event, in one transaction. 0 whether or not the account
+ * exists (the caller answers the same either way); a store's error otherwise. */
+int auth_request_password_reset(struct core *c, const char *email, struct err *err);
+
+/* Sets a new password with a reset token. ERR_INVALID with v filled for a bad password (the
+ * token is then not used); ERR_NOT_FOUND for a malformed, unknown or used token; ERR_INVALID
+ * with v empty for an expired one; or a store's error. */
+int auth_reset_password(struct core *c, const char *token, const char *password,
+                        struct validation *v, struct err *err);
 
 #endif

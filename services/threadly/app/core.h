@@ -10,6 +10,7 @@
 #include "lib/base/ttlmap.h"
 #include "services/threadly/ports/account_store.h"
 #include "services/threadly/ports/app_store.h"
+#include "services/threadly/ports/email_token_store.h"
 #include "services/threadly/ports/event_encoder.h"
 #include "services/threadly/ports/password_hasher.h"
 #include "services/threadly/ports/social_store.h"
@@ -23,13 +24,16 @@ struct core {
     struct token_store tokens;
     struct status_store statuses;
     struct social_store social;
+    struct email_token_store email_tokens; /* confirmation and password reset tokens */
     struct password_hasher passwords;
     struct token_signer signer;
     const struct clock *clock;
     const struct random *random;
     struct idgen *ids;
     bool registrations_open;
-    int64_t token_ttl_ms; /* 0: tokens do not expire (Mastodon clients cannot refresh) */
+    int64_t token_ttl_ms;            /* 0: tokens do not expire (Mastodon clients cannot refresh) */
+    int64_t email_token_ttl_ms;      /* lifetime of confirmation and reset tokens (> 0) */
+    bool require_email_confirmation; /* unconfirmed accounts cannot log in */
     char dummy_hash[PASSWORD_HASH_MAX]; /* set by auth_init */
     const char *base_url;               /* for links in rendered statuses */
     const char *domain;                 /* our host, for mentions like @user@domain */

@@ -77,8 +77,27 @@ static size_t events_build(void *arg, const struct outbox_change *ch, struct eve
         field_raw(&w, "account", d->account);
         jsonw_field_str(&w, "email", d->email);
         jsonw_field_str(&w, "locale", d->locale);
+        jsonw_field_str(&w, "confirmation_token", d->token);
         jsonw_object_end(&w);
         event_set(d, &out[0], "account.created", &b);
+        break;
+    case EVENTS_TOKENS_REVOKED:
+        d->key = ch->row_id;
+        clock_format_iso(d->at_ms, at);
+        jsonw_object_begin(&w);
+        jsonw_field_id(&w, "account_id", ch->row_id);
+        jsonw_field_id(&w, "revoked_below_jti", d->jti);
+        jsonw_field_str(&w, "revoked_at", at);
+        jsonw_object_end(&w);
+        event_set(d, &out[0], "account.tokens_revoked", &b);
+        break;
+    case EVENTS_PASSWORD_RESET_REQUESTED:
+        jsonw_object_begin(&w);
+        field_raw(&w, "account", d->account);
+        jsonw_field_str(&w, "email", d->email);
+        jsonw_field_str(&w, "reset_token", d->token);
+        jsonw_object_end(&w);
+        event_set(d, &out[0], "account.password_reset_requested", &b);
         break;
     case EVENTS_ACCOUNT_UPDATED:
         jsonw_object_begin(&w);

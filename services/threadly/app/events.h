@@ -12,16 +12,18 @@
 #define EVENTS_PRODUCER "threadly-service"
 
 enum events_change {
-    EVENTS_ACCOUNT_CREATED,   /* account.created */
-    EVENTS_ACCOUNT_UPDATED,   /* account.updated */
-    EVENTS_TOKEN_REVOKED,     /* token.revoked */
-    EVENTS_STATUS_CREATED,    /* status.created */
-    EVENTS_STATUS_DELETED,    /* status.deleted */
-    EVENTS_FAVOURITE_CREATED, /* favourite.created */
-    EVENTS_FAVOURITE_DELETED, /* favourite.deleted */
-    EVENTS_FOLLOW_CREATED,    /* follow.created, or follow_request.created when requested */
-    EVENTS_FOLLOW_REMOVED,    /* follow.deleted, or follow_request.deleted (not accepted) */
-    EVENTS_FOLLOW_ACCEPTED,   /* follow_request.deleted (accepted), then follow.created */
+    EVENTS_ACCOUNT_CREATED,          /* account.created */
+    EVENTS_ACCOUNT_UPDATED,          /* account.updated */
+    EVENTS_TOKEN_REVOKED,            /* token.revoked */
+    EVENTS_STATUS_CREATED,           /* status.created */
+    EVENTS_STATUS_DELETED,           /* status.deleted */
+    EVENTS_FAVOURITE_CREATED,        /* favourite.created */
+    EVENTS_FAVOURITE_DELETED,        /* favourite.deleted */
+    EVENTS_FOLLOW_CREATED,           /* follow.created, or follow_request.created when requested */
+    EVENTS_FOLLOW_REMOVED,           /* follow.deleted, or follow_request.deleted (not accepted) */
+    EVENTS_FOLLOW_ACCEPTED,          /* follow_request.deleted (accepted), then follow.created */
+    EVENTS_PASSWORD_RESET_REQUESTED, /* account.password_reset_requested */
+    EVENTS_TOKENS_REVOKED,           /* account.tokens_revoked (account id: the change's row_id) */
 };
 
 struct events_draft {
@@ -37,6 +39,7 @@ struct events_draft {
     bool requested; /* EVENTS_FOLLOW_CREATED: a request to a locked account */
     int visibility; /* EVENTS_STATUS_DELETED */
     const char *email, *locale;
+    const char *token; /* the plain confirmation or reset token (account.created, reset) */
     /* Snapshots (JSON text), rendered by events_draft_account / events_draft_status. */
     const char *account, *target, *status;
     size_t nmentions;

@@ -27,7 +27,8 @@ struct token_claims {
     uint64_t app_id;
     char scope[OAUTH_SCOPES_MAX];
     int64_t iat_ms;
-    int64_t exp_ms; /* 0: does not expire */
+    int64_t exp_ms;   /* 0: does not expire */
+    bool unconfirmed; /* issued at sign-up, before the email was confirmed (docs/email.md) */
 };
 
 /* True if every scope in the space- or '+'-separated list is known (read, write, follow,

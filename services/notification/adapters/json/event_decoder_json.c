@@ -62,6 +62,68 @@ static bool status(json_t *data, struct arena *a, struct domain_event *out, stru
     return true;
 }
 
+/* The string at key of obj in the arena, or NULL. */
+static const char *str(json_t *obj, const char *key, struct arena *a)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? arena_strdup(a, json_string_value(v)) : NULL;
+}
+
+/* Mastodon's status HTML (content) as plain text for a mail: paragraphs and <br> as line
+ * breaks, other tags dropped, the entities the renderer writes unescaped. */
+static const char *html_text(const char *html, struct arena *a)
+{
+    static const struct {
+        const char *entity, *ch;
+    } ents[] = {{"&amp;", "&"},   {"&lt;", "<"},  {"&gt;", ">"},
+                {"&quot;", "\""}, {"&#39;", "'"}, {"&apos;", "'"}};
+    size_t n = strlen(html);
+    char *out = arena_alloc(a, n + 1), *o = out;
+    for (const char *p = html; *p;) {
+        if (*p == '<') {
+            const char *end = strchr(p, '>');
+            if (!end)
+                break;
+            if (strncmp(p, "<br", 3) == 0 || (strncmp(p, "<p>", 3) == 0 && o > out))
+                *o++ = '\n';
+            if (strncmp(p, "<p>", 3) == 0 && o > out + 1)
+                *o++ = '\n';
+            p = end + 1;
+            continue;
+        }
+        size_t i = 0;
+        if (*p == '&')
+            while (i < sizeof(ents) / sizeof(ents[0]) &&
+                   strncmp(p, ents[i].entity, strlen(ents[i].entity)) != 0)
+                i++;
+        if (*p == '&' && i < sizeof(ents) / sizeof(ents[0])) {
+            *o++ = ents[i].ch[0];
+            p += strlen(ents[i].entity);
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* What a mail needs from the actor's account snapshot. */
+static void mail_actor(json_t *acct, struct arena *a, struct domain_event *out)
+{
+    out->mail.actor_username = str(acct, "username", a);
+    out->mail.actor_display_name = str(acct, "display_name", a);
+    out->mail.actor_url = str(acct, "url", a);
+}
+
+/* ... and from the status snapshot. */
+static void mail_status(json_t *data, struct arena *a, struct domain_event *out)
+{
+    json_t *s = json_object_get(data, "status");
+    const char *content = str(s, "content", a);
+    out->mail.status_text = content ? html_text(content, a) : NULL;
+    out->mail.status_url = str(s, "url", a);
+}
+
 /* mentioned_account_ids: an array of ids (an empty one when absent and optional). */
 static bool mentions(json_t *data, struct arena *a, struct domain_event *out, struct err *err)
 {
@@ -94,6 +156,8 @@ static bool status_created(json_t *data, struct arena *a, struct domain_event *o
     char *text = json_dumps(acct, JSON_COMPACT | JSON_PRESERVE_ORDER);
     out->actor_json = arena_strdup(a, text);
     free(text);
+    mail_actor(acct, a, out);
+    mail_status(data, a, out);
     if (!mentions(data, a, out, err))
         return false;
     json_t *r = json_object_get(data, "in_reply_to_account_id");
@@ -123,8 +187,21 @@ static int decode(void *ctx, const struct event *e, struct arena *a, struct doma
     switch (kind) {
     case DOMAIN_ACCOUNT_CREATED:
     case DOMAIN_ACCOUNT_UPDATED:
-        ok = entity(d, "account", a, &out->actor_id, &out->actor_json, NULL, err);
+    case DOMAIN_PASSWORD_RESET_REQUESTED: {
+        json_t *acct;
+        ok = entity(d, "account", a, &out->actor_id, &out->actor_json, &acct, err);
+        if (ok) {
+            mail_actor(acct, a, out);
+            out->mail.email = str(d, "email", a);
+            out->mail.locale = str(d, "locale", a);
+            out->mail.token = str(
+                d, kind == DOMAIN_PASSWORD_RESET_REQUESTED ? "reset_token" : "confirmation_token",
+                a);
+        }
+        if (ok && kind == DOMAIN_PASSWORD_RESET_REQUESTED && (!out->mail.email || !out->mail.token))
+            ok = !err_set(err, ERR_INVALID, "data: \"email\" or \"reset_token\" missing");
         break;
+    }
     case DOMAIN_TOKEN_REVOKED: {
         json_t *acct = json_object_get(d, "account_id");
         ok = id_field(d, "jti", &out->jti, err);
@@ -134,6 +211,10 @@ static int decode(void *ctx, const struct event *e, struct arena *a, struct doma
     }
     case DOMAIN_STATUS_CREATED:
         ok = status_created(d, a, out, err);
+        break;
+    case DOMAIN_TOKENS_REVOKED:
+        ok = id_field(d, "account_id", &out->actor_id, err) &&
+             id_field(d, "revoked_below_jti", &out->jti, err);
         break;
     case DOMAIN_STATUS_DELETED: {
         /* visibility and mentions decide who is told (streaming); an event without the
@@ -146,20 +227,30 @@ static int decode(void *ctx, const struct event *e, struct arena *a, struct doma
             ok = !err_set(err, ERR_INVALID, "data: \"visibility\" is not a visibility");
         break;
     }
-    case DOMAIN_FAVOURITE_CREATED:
-        ok = entity(d, "account", a, &out->actor_id, &out->actor_json, NULL, err) &&
+    case DOMAIN_FAVOURITE_CREATED: {
+        json_t *acct;
+        ok = entity(d, "account", a, &out->actor_id, &out->actor_json, &acct, err) &&
              status(d, a, out, err);
+        if (ok) {
+            mail_actor(acct, a, out);
+            mail_status(d, a, out);
+        }
         break;
+    }
     case DOMAIN_FAVOURITE_DELETED:
         ok = id_field(d, "account_id", &out->actor_id, err) &&
              id_field(d, "status_id", &out->status_id, err) &&
              id_field(d, "status_account_id", &out->status_account_id, err);
         break;
     case DOMAIN_FOLLOW_CREATED:
-    case DOMAIN_FOLLOW_REQUEST_CREATED:
-        ok = entity(d, "account", a, &out->actor_id, &out->actor_json, NULL, err) &&
+    case DOMAIN_FOLLOW_REQUEST_CREATED: {
+        json_t *acct;
+        ok = entity(d, "account", a, &out->actor_id, &out->actor_json, &acct, err) &&
              entity(d, "target", a, &out->target_id, &out->target_json, NULL, err);
+        if (ok)
+            mail_actor(acct, a, out);
         break;
+    }
     case DOMAIN_FOLLOW_DELETED:
         ok = id_field(d, "account_id", &out->actor_id, err) &&
              id_field(d, "target_account_id", &out->target_id, err);

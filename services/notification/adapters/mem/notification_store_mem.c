@@ -44,6 +44,8 @@ struct mem_store {
     size_t nfollows;
     uint64_t *revoked;
     size_t nrevoked;
+    struct mem_pair *cutoffs; /* (account id, revoked below jti) */
+    size_t ncutoffs;
     struct mem_marker *markers;
     size_t nmarkers;
     struct dead_letter *dead;
@@ -133,6 +135,15 @@ static void apply_changes(struct mem_store *s, const struct batch_item *it, stru
     }
     if (ch->revoked_jti && !has_id(s->revoked, s->nrevoked, ch->revoked_jti))
         *GROW(s->revoked, s->nrevoked) = ch->revoked_jti;
+    if (ch->cutoff_account_id) {
+        size_t i = 0;
+        while (i < s->ncutoffs && s->cutoffs[i].a != ch->cutoff_account_id)
+            i++;
+        if (i == s->ncutoffs)
+            *GROW(s->cutoffs, s->ncutoffs) = (struct mem_pair){ch->cutoff_account_id, 0};
+        if (s->cutoffs[i].b < ch->cutoff_below_jti)
+            s->cutoffs[i].b = ch->cutoff_below_jti;
+    }
 }
 
 static int notification_store_mem_apply_batch(void *ctx, const struct batch_item *items, size_t n,
@@ -401,12 +412,16 @@ static int notification_store_mem_followers(void *ctx, uint64_t account_id, stru
     return 0;
 }
 
-static int notification_store_mem_token_revoked(void *ctx, uint64_t jti, bool *out, struct err *err)
+static int notification_store_mem_token_revoked(void *ctx, uint64_t jti, uint64_t account_id,
+                                                bool *out, struct err *err)
 {
     (void)err;
     struct mem_store *s = ctx;
     pthread_mutex_lock(&s->mu);
     *out = has_id(s->revoked, s->nrevoked, jti);
+    for (size_t i = 0; i < s->ncutoffs; i++)
+        if (s->cutoffs[i].a == account_id && s->cutoffs[i].b > jti)
+            *out = true;
     pthread_mutex_unlock(&s->mu);
     return 0;
 }
@@ -457,6 +472,7 @@ static void notification_store_mem_close(void *ctx)
     free(s->accounts);
     free(s->follows);
     free(s->revoked);
+    free(s->cutoffs);
     free(s->markers);
     free(s->dead);
     free(s->cursors);

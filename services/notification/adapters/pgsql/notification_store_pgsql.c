@@ -61,7 +61,14 @@ static const char SQL_MARKER_SET[] =
 static const char SQL_ACCOUNT_GET[] = "SELECT json FROM accounts WHERE id = $1::bigint";
 static const char SQL_FOLLOWERS[] =
     "SELECT follower_id FROM follows WHERE followee_id = $1::bigint ORDER BY follower_id";
-static const char SQL_REVOKED[] = "SELECT 1 FROM revoked_tokens WHERE jti = $1::bigint";
+static const char SQL_REVOKED[] =
+    "SELECT 1 FROM revoked_tokens WHERE jti = $1::bigint UNION ALL "
+    "SELECT 1 FROM token_cutoffs WHERE account_id = $2::bigint AND revoked_below_jti > $1::bigint "
+    "LIMIT 1";
+static const char SQL_CUTOFF[] =
+    "INSERT INTO token_cutoffs (account_id, revoked_below_jti) VALUES ($1, $2) "
+    "ON CONFLICT (account_id) DO UPDATE SET revoked_below_jti = "
+    "greatest(token_cutoffs.revoked_below_jti, excluded.revoked_below_jti)";
 static const char SQL_DEAD_LIST[] = "SELECT id, event_id, text, reason, created_at "
                                     "FROM dead_letters ORDER BY id DESC LIMIT $1::integer";
 
@@ -133,6 +140,10 @@ static int apply_changes(struct pgsql_db *db, const struct batch_item *it, int64
     if (rc == 0 && ch->revoked_jti)
         rc = exec_ids(db, SQL_REVOKE, (int64_t[]){(int64_t)ch->revoked_jti, now}, 2, "revoke token",
                       NULL, err);
+    if (rc == 0 && ch->cutoff_account_id)
+        rc = exec_ids(db, SQL_CUTOFF,
+                      (int64_t[]){(int64_t)ch->cutoff_account_id, (int64_t)ch->cutoff_below_jti}, 2,
+                      "token cut-off", NULL, err);
     return rc;
 }
 
@@ -375,13 +386,13 @@ static int notification_store_pgsql_followers(void *ctx, uint64_t account_id, st
     return 0;
 }
 
-static int notification_store_pgsql_token_revoked(void *ctx, uint64_t jti, bool *out,
-                                                  struct err *err)
+static int notification_store_pgsql_token_revoked(void *ctx, uint64_t jti, uint64_t account_id,
+                                                  bool *out, struct err *err)
 {
     struct pg_result *r;
     *out = false;
-    int rc = pgsql_db_query_ids(ctx, SQL_REVOKED, (int64_t[]){(int64_t)jti}, 1, &r, NULL,
-                                "revoked token", err);
+    int rc = pgsql_db_query_ids(ctx, SQL_REVOKED, (int64_t[]){(int64_t)jti, (int64_t)account_id}, 2,
+                                &r, NULL, "revoked token", err);
     if (rc)
         return rc;
     *out = pgsql_ntuples(r) > 0;

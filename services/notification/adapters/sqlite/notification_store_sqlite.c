@@ -57,7 +57,13 @@ static const char SQL_MARKER_SET[] =
 static const char SQL_ACCOUNT_GET[] = "SELECT json FROM accounts WHERE id = ?1";
 static const char SQL_FOLLOWERS[] =
     "SELECT follower_id FROM follows WHERE followee_id = ?1 ORDER BY follower_id";
-static const char SQL_REVOKED[] = "SELECT 1 FROM revoked_tokens WHERE jti = ?1";
+static const char SQL_REVOKED[] =
+    "SELECT 1 FROM revoked_tokens WHERE jti = ?1 UNION ALL "
+    "SELECT 1 FROM token_cutoffs WHERE account_id = ?2 AND revoked_below_jti > ?1 LIMIT 1";
+static const char SQL_CUTOFF[] =
+    "INSERT INTO token_cutoffs (account_id, revoked_below_jti) VALUES (?1, ?2) "
+    "ON CONFLICT (account_id) DO UPDATE SET revoked_below_jti = "
+    "max(revoked_below_jti, excluded.revoked_below_jti)";
 static const char SQL_DEAD_LIST[] = "SELECT id, event_id, text, reason, created_at "
                                     "FROM dead_letters ORDER BY id DESC LIMIT ?1";
 
@@ -150,6 +156,10 @@ static int apply_changes(struct sqlite_db *db, const struct batch_item *it, int6
     if (rc == 0 && ch->revoked_jti)
         rc = exec(db, SQL_REVOKE, (int64_t[]){(int64_t)ch->revoked_jti, now}, 2, "revoke token",
                   NULL, err);
+    if (rc == 0 && ch->cutoff_account_id)
+        rc = exec(db, SQL_CUTOFF,
+                  (int64_t[]){(int64_t)ch->cutoff_account_id, (int64_t)ch->cutoff_below_jti}, 2,
+                  "token cut-off", NULL, err);
     return rc;
 }
 
@@ -412,14 +422,15 @@ static int notification_store_sqlite_followers(void *ctx, uint64_t account_id, s
     return rc;
 }
 
-static int notification_store_sqlite_token_revoked(void *ctx, uint64_t jti, bool *out,
-                                                   struct err *err)
+static int notification_store_sqlite_token_revoked(void *ctx, uint64_t jti, uint64_t account_id,
+                                                   bool *out, struct err *err)
 {
     sqlite3_stmt *st;
     int rc = sqlite_db_stmt(ctx, SQL_REVOKED, &st, err);
     if (rc)
         return rc;
     sqlite_db_bind_int64(st, 1, (int64_t)jti);
+    sqlite_db_bind_int64(st, 2, (int64_t)account_id);
     rc = sqlite_db_step_row(st, "revoked token", err);
     *out = rc == 0;
     sqlite_db_release(st);

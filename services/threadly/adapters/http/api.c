@@ -37,6 +37,11 @@ bool api_authenticate(struct api *api, struct http_req *req, struct http_res *re
         http_res_error(res, 422, "This method requires an authenticated user");
         return false;
     }
+    if (user_required && out->email_unconfirmed) {
+        /* Mastodon's require_user! for a user who has not confirmed the email. */
+        http_res_error(res, 403, "Your login is missing a confirmed e-mail address");
+        return false;
+    }
     if (scope && !oauth_scope_allows(out->claims.scope, scope)) {
         http_res_error(res, 403, "This action is outside the authorized scopes");
         return false;

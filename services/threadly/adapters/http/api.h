@@ -20,6 +20,7 @@ struct api {
     struct logger *log;
     struct ratelimit *login_limit;  /* POST /oauth/token per client IP */
     struct ratelimit *signup_limit; /* POST /api/v1/accounts per client IP */
+    struct ratelimit *reset_limit;  /* POST /auth/password per client IP */
 };
 
 /* Counts a hit against rl for the client's IP. On refusal the response is set (429 with
@@ -116,6 +117,13 @@ void api_relationship_json(struct jsonw *w, uint64_t id, const struct relationsh
  * seconds). */
 void api_send_token(struct http_res *res, const struct token_grant *g);
 
+/* The small HTML pages (authorize, email confirmation, password reset): the document head with
+ * title (escaped) and the shared style; then api_html_send closes it and answers with status
+ * and headers that forbid framing, caching and referrers (the URLs carry tokens). */
+void api_html_start(struct buf *b, const char *title);
+void api_html_send(struct http_res *res, int status, struct buf *b);
+
+void email_http_register(struct http_server *s, struct api *api);
 void oauth_http_register(struct http_server *s, struct api *api);
 void accounts_http_register(struct http_server *s, struct api *api);
 void statuses_http_register(struct http_server *s, struct api *api);

@@ -15,7 +15,7 @@ static void esc(struct buf *b, const char *s)
     buf_append_html(b, s, strlen(s));
 }
 
-static void page_start(struct buf *b, const char *title)
+void api_html_start(struct buf *b, const char *title)
 {
     buf_append_str(b, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -30,7 +30,7 @@ static void page_start(struct buf *b, const char *title)
                       "</style></head><body>");
 }
 
-static void send_page(struct http_res *res, int status, struct buf *b)
+void api_html_send(struct http_res *res, int status, struct buf *b)
 {
     buf_append_str(b, "</body></html>");
     http_res_header(res, "X-Frame-Options", "DENY");
@@ -46,11 +46,11 @@ static void send_page(struct http_res *res, int status, struct buf *b)
 static void error_page(struct http_res *res, int status, const char *message)
 {
     struct buf b = BUF_INIT;
-    page_start(&b, "Authorization failed");
+    api_html_start(&b, "Authorization failed");
     buf_append_str(&b, "<h1>Authorization failed</h1><p class=\"error\">");
     esc(&b, message);
     buf_append_str(&b, "</p>");
-    send_page(res, status, &b);
+    api_html_send(res, status, &b);
 }
 
 static const char *grant_message(enum grant_error ge)
@@ -63,6 +63,9 @@ static const char *grant_message(enum grant_error ge)
                "registered for.";
     case GRANT_UNAVAILABLE:
         return "The server is temporarily unable to handle the request. Try again shortly.";
+    case GRANT_UNCONFIRMED:
+        return "Your login is missing a confirmed e-mail address. Follow the link in the email "
+               "we sent you, then try again.";
     default:
         return "The request is missing a parameter or its redirect URI is not registered for "
                "this application.";
@@ -73,7 +76,7 @@ static void form_page(struct http_req *req, struct http_res *res, const struct o
                       const char *granted, const char *error)
 {
     struct buf b = BUF_INIT;
-    page_start(&b, "Authorize application");
+    api_html_start(&b, "Authorize application");
     buf_append_str(&b, "<h1>Sign in to authorize <strong>");
     esc(&b, app->name);
     buf_append_str(&b, "</strong></h1><p>It will be able to: <strong>");
@@ -102,7 +105,7 @@ static void form_page(struct http_req *req, struct http_res *res, const struct o
                        "<input type=\"password\" id=\"password\" name=\"password\" "
                        "autocomplete=\"current-password\" required>"
                        "<button type=\"submit\" id=\"authorize\">Authorize</button></form>");
-    send_page(res, error ? 401 : 200, &b);
+    api_html_send(res, error ? 401 : 200, &b);
 }
 
 static bool checked(struct api *api, struct http_req *req, struct http_res *res,
@@ -168,17 +171,21 @@ static void submit(struct http_req *req, struct http_res *res, void *ctx)
     }
     if (ge != GRANT_OK) {
         log_printf(api->log, LOG_WARN, http_req_id(req), "authorize failed: %s", err.msg);
-        error_page(res, ge == GRANT_UNAVAILABLE ? 503 : 400, grant_message(ge));
+        error_page(res,
+                   ge == GRANT_UNAVAILABLE   ? 503
+                   : ge == GRANT_UNCONFIRMED ? 403
+                                             : 400,
+                   grant_message(ge));
         return;
     }
     if (strcmp(redirect, OAUTH_OOB_URI) == 0) {
         struct buf b = BUF_INIT;
-        page_start(&b, "Authorization code");
+        api_html_start(&b, "Authorization code");
         buf_append_str(&b, "<h1>Authorization code</h1><p>Copy this code and paste it into "
                            "the application:</p><p><code id=\"code\">");
         esc(&b, code);
         buf_append_str(&b, "</code></p>");
-        send_page(res, 200, &b);
+        api_html_send(res, 200, &b);
         return;
     }
     struct buf url = BUF_INIT;

@@ -126,6 +126,11 @@ static void oauth_error(struct http_res *res, enum grant_error ge)
         [GRANT_UNAVAILABLE] = {503, "temporarily_unavailable",
                                "The server is temporarily unable to handle the request."},
     };
+    if (ge == GRANT_UNCONFIRMED) {
+        /* Mastodon's answer to a login whose email is not confirmed (Api::BaseController). */
+        http_res_error(res, 403, "Your login is missing a confirmed e-mail address");
+        return;
+    }
     http_res_json(res, table[ge].status,
                   json_pack("{s:s, s:s}", "error", table[ge].error, "error_description",
                             table[ge].description));

@@ -51,6 +51,11 @@ void mem_db_free(struct mem_db *db)
         free((char *)db->outbox[i].event.data);
     }
     free(db->outbox);
+    for (size_t i = 0; i < db->nemail_tokens; i++)
+        free(db->email_tokens[i].hash);
+    free(db->email_tokens);
+    free(db->confirmations);
+    free(db->cutoffs);
     pthread_mutex_destroy(&db->mu);
     free(db);
 }

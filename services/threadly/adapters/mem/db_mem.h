@@ -25,6 +25,22 @@ struct mem_revoked_token {
     int64_t at_ms;
 };
 
+struct mem_email_token {
+    char *hash; /* owned */
+    int kind;
+    uint64_t account_id;
+    int64_t created_at_ms, expires_at_ms, used_at_ms;
+};
+
+struct mem_confirmation {
+    uint64_t account_id;
+    int64_t at_ms;
+};
+
+struct mem_cutoff {
+    uint64_t account_id, below_jti;
+};
+
 struct mem_db {
     pthread_mutex_t mu;       /* guards everything below */
     struct account *accounts; /* strings owned (xstrdup) */
@@ -39,6 +55,12 @@ struct mem_db {
     size_t nrevoked, revoked_cap;
     struct outbox_row *outbox; /* seq = index + 1; strings owned */
     size_t noutbox, outbox_cap;
+    struct mem_email_token *email_tokens;
+    size_t nemail_tokens, email_tokens_cap;
+    struct mem_confirmation *confirmations;
+    size_t nconfirmations, confirmations_cap;
+    struct mem_cutoff *cutoffs;
+    size_t ncutoffs, cutoffs_cap;
 };
 
 /* Makes room for one more item in the array arr of n used out of cap. */

@@ -6,6 +6,7 @@
 
 #include "services/threadly/ports/account_store.h"
 #include "services/threadly/ports/app_store.h"
+#include "services/threadly/ports/email_token_store.h"
 #include "services/threadly/ports/outbox_store.h"
 #include "services/threadly/ports/social_store.h"
 #include "services/threadly/ports/status_store.h"
@@ -25,6 +26,7 @@ struct status_store status_store_mem(struct mem_db *db);
 struct social_store social_store_mem(struct mem_db *db);
 struct token_store token_store_mem(struct mem_db *db);
 struct outbox_store outbox_store_mem(struct mem_db *db);
+struct email_token_store email_token_store_mem(struct mem_db *db);
 
 /* Each returns a new, empty store of its own; its close() frees everything it holds.
  * account_store_mem_new() and token_store_mem_new() are stores on a private mem_db that close()

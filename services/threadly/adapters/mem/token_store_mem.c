@@ -29,12 +29,16 @@ static int token_store_mem_revoke(void *ctx, uint64_t jti, uint64_t account_id, 
     return 0;
 }
 
-static int token_store_mem_is_revoked(void *ctx, uint64_t jti, bool *revoked, struct err *err)
+static int token_store_mem_is_revoked(void *ctx, uint64_t jti, uint64_t account_id, bool *revoked,
+                                      struct err *err)
 {
     struct mem_db *db = ctx;
     (void)err;
     pthread_mutex_lock(&db->mu);
     *revoked = token_store_mem_has(db, jti);
+    for (size_t i = 0; i < db->ncutoffs; i++)
+        if (db->cutoffs[i].account_id == account_id && db->cutoffs[i].below_jti > jti)
+            *revoked = true;
     pthread_mutex_unlock(&db->mu);
     return 0;
 }

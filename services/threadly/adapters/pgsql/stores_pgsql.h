@@ -8,6 +8,7 @@
 #include "services/threadly/adapters/pgsql/db_pgsql.h"
 #include "services/threadly/ports/account_store.h"
 #include "services/threadly/ports/app_store.h"
+#include "services/threadly/ports/email_token_store.h"
 #include "services/threadly/ports/outbox_store.h"
 #include "services/threadly/ports/social_store.h"
 #include "services/threadly/ports/status_store.h"
@@ -21,6 +22,7 @@ struct token_store token_store_pgsql(struct pgsql_db *db);
 struct status_store status_store_pgsql(struct pgsql_db *db);
 struct social_store social_store_pgsql(struct pgsql_db *db);
 struct outbox_store outbox_store_pgsql(struct pgsql_db *db);
+struct email_token_store email_token_store_pgsql(struct pgsql_db *db);
 
 /* ---- For the pgsql store adapters only ----
  * Builds emit's events for change ch (nothing for a NULL emit) and appends them to the outbox

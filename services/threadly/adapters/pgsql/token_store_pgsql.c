@@ -4,7 +4,9 @@
 
 static const char SQL_REVOKE[] = "INSERT INTO revoked_tokens (jti, account_id, revoked_at_ms) "
                                  "VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING";
-static const char SQL_IS_REVOKED[] = "SELECT 1 FROM revoked_tokens WHERE jti = $1";
+static const char SQL_IS_REVOKED[] =
+    "SELECT 1 FROM revoked_tokens WHERE jti = $1 UNION ALL "
+    "SELECT 1 FROM token_cutoffs WHERE account_id = $2 AND revoked_below_jti > $1 LIMIT 1";
 
 static int token_store_pgsql_revoke(void *ctx, uint64_t jti, uint64_t account_id, int64_t at_ms,
                                     const struct outbox_emit *emit, struct err *err)
@@ -24,10 +26,12 @@ static int token_store_pgsql_revoke(void *ctx, uint64_t jti, uint64_t account_id
     return pgsql_db_finish(ctx, rc, err);
 }
 
-static int token_store_pgsql_is_revoked(void *ctx, uint64_t jti, bool *revoked, struct err *err)
+static int token_store_pgsql_is_revoked(void *ctx, uint64_t jti, uint64_t account_id, bool *revoked,
+                                        struct err *err)
 {
     struct pgsql_params p = {0};
     pgsql_params_int64(&p, (int64_t)jti);
+    pgsql_params_int64(&p, (int64_t)account_id);
     int64_t rows = 0;
     int rc = pgsql_db_query(ctx, SQL_IS_REVOKED, &p, NULL, &rows, "token is_revoked", err);
     if (rc == 0)

@@ -15,7 +15,8 @@ static int signer_sign(void *ctx, const struct token_claims *c, char out[TOKEN_M
                            .sub = c->account_id,
                            .app = c->app_id,
                            .iat_ms = c->iat_ms,
-                           .exp_ms = c->exp_ms};
+                           .exp_ms = c->exp_ms,
+                           .unconfirmed = c->unconfirmed};
     memcpy(j.scope, c->scope, sizeof(j.scope));
     return jwt_sign(ctx, &j, out, err);
 }
@@ -34,6 +35,7 @@ static int signer_verify(void *ctx, const char *token, int64_t now_ms, struct to
     memcpy(c->scope, j.scope, sizeof(c->scope));
     c->iat_ms = j.iat_ms;
     c->exp_ms = j.exp_ms;
+    c->unconfirmed = j.unconfirmed;
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "services/threadly/adapters/sqlite/db_sqlite.h"
 #include "services/threadly/ports/account_store.h"
 #include "services/threadly/ports/app_store.h"
+#include "services/threadly/ports/email_token_store.h"
 #include "services/threadly/ports/outbox_store.h"
 #include "services/threadly/ports/social_store.h"
 #include "services/threadly/ports/status_store.h"
@@ -20,6 +21,7 @@ struct token_store token_store_sqlite(struct sqlite_db *db);
 struct status_store status_store_sqlite(struct sqlite_db *db);
 struct social_store social_store_sqlite(struct sqlite_db *db);
 struct outbox_store outbox_store_sqlite(struct sqlite_db *db);
+struct email_token_store email_token_store_sqlite(struct sqlite_db *db);
 
 /* ---- For the sqlite store adapters only ----
  * Builds emit's events for change ch (nothing for a NULL emit) and appends them to the outbox

@@ -7,7 +7,9 @@
 
 static const char SQL_REVOKE[] = "INSERT INTO revoked_tokens (jti, account_id, revoked_at_ms) "
                                  "VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING";
-static const char SQL_IS_REVOKED[] = "SELECT 1 FROM revoked_tokens WHERE jti = ?";
+static const char SQL_IS_REVOKED[] =
+    "SELECT 1 FROM revoked_tokens WHERE jti = ?1 UNION ALL "
+    "SELECT 1 FROM token_cutoffs WHERE account_id = ?2 AND revoked_below_jti > ?1 LIMIT 1";
 
 static int token_store_sqlite_revoke(void *ctx, uint64_t jti, uint64_t account_id, int64_t at_ms,
                                      const struct outbox_emit *emit, struct err *err)
@@ -24,13 +26,15 @@ static int token_store_sqlite_revoke(void *ctx, uint64_t jti, uint64_t account_i
     return sqlite_db_finish(ctx, rc, "token revoke commit", err);
 }
 
-static int token_store_sqlite_is_revoked(void *ctx, uint64_t jti, bool *revoked, struct err *err)
+static int token_store_sqlite_is_revoked(void *ctx, uint64_t jti, uint64_t account_id,
+                                         bool *revoked, struct err *err)
 {
     sqlite3_stmt *st;
     int rc = sqlite_db_stmt(ctx, SQL_IS_REVOKED, &st, err);
     if (rc != 0)
         return rc;
     sqlite_db_bind_int64(st, 1, (int64_t)jti);
+    sqlite_db_bind_int64(st, 2, (int64_t)account_id);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW || src == SQLITE_DONE)
         *revoked = src == SQLITE_ROW;
