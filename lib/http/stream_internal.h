@@ -96,6 +96,7 @@ struct stream_hub {
 
     struct metric_series *open[2], *sent[2], *slow[2];
     struct metric_series *rej_total, *rej_account, *rej_auth, *dropped;
+    struct metric_series *ws_busy; /* WebSockets holding a wslay context */
 };
 
 /* stream.c */

@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -340,6 +342,7 @@ static wslay_event_context_ptr ws_get(struct sconn *c)
     if (!c->ws) {
         ASSERT(wslay_event_context_server_init(&c->ws, &ws_callbacks, c) == 0);
         wslay_event_config_set_max_recv_msg_length(c->ws, WS_MAX_CLIENT_MESSAGE);
+        metrics_add(c->hub->ws_busy, 1);
     }
     return c->ws;
 }
@@ -359,6 +362,7 @@ static void ws_release(struct sconn *c)
     if (c->ws && ws_idle(c)) {
         wslay_event_context_free(c->ws);
         c->ws = NULL;
+        metrics_add(c->hub->ws_busy, -1);
     }
 }
 
@@ -483,6 +487,11 @@ void stream_ws_start(struct sconn *c)
     int fl = fcntl(c->fd, F_GETFL);
     if (fl >= 0 && !(fl & O_NONBLOCK))
         fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
+    /* libmicrohttpd turns Nagle back on for an upgraded socket; with it, a second small frame
+     * (a pong, an event) waits for the client's delayed ACK, 40 ms on Linux. wslay's
+     * WSLAY_MSG_MORE (MSG_MORE) still coalesces the pieces of one message. */
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->last_recv_ms = clock_monotonic_ms();
     c->epoll_mask = EPOLLIN;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
@@ -544,9 +553,11 @@ void stream_ws_close(struct sconn *c, uint16_t code)
         wslay_event_queue_close(c->ws, code, NULL, 0);
         wslay_event_send(c->ws);
     }
-    if (c->ws)
+    if (c->ws) {
         wslay_event_context_free(c->ws);
-    c->ws = NULL;
+        c->ws = NULL;
+        metrics_add(hub->ws_busy, -1);
+    }
     epoll_ctl(hub->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->fd = -1;
