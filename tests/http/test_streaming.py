@@ -104,6 +104,20 @@ class SSE:
 
 # ---- raw WebSocket client (for misbehaving peers) ----
 
+def ws_frame(opcode, payload, fin=True):
+    """One masked client frame (RFC 6455 5.2)."""
+    mask = os.urandom(4)
+    n = len(payload)
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
 class RawWS:
     def __init__(self, port, path="/api/v1/streaming", headers=None, rcvbuf=None):
         self.sock = socket.socket()
@@ -148,17 +162,7 @@ class RawWS:
         return b0 & 0x0F, self._need(n), bool(b0 & 0x80)
 
     def send_frame(self, opcode, payload, fin=True):
-        mask = os.urandom(4)
-        n = len(payload)
-        head = bytes([(0x80 if fin else 0) | opcode])
-        if n < 126:
-            head += bytes([0x80 | n])
-        elif n < 65536:
-            head += bytes([0x80 | 126]) + struct.pack("!H", n)
-        else:
-            head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(head + mask + masked)
+        self.sock.sendall(ws_frame(opcode, payload, fin))
 
     def reset(self):
         """Closes with a TCP reset, as a crashed client or a dropped network would."""
@@ -557,20 +561,6 @@ class LimitsTest(AsyncCase):
         for ws in [a3, b1] + anon:
             await ws.close()
         a4.close()
-
-
-def ws_frame(opcode, payload, fin=True):
-    """One masked client frame (RFC 6455 5.2)."""
-    mask = os.urandom(4)
-    n = len(payload)
-    head = bytes([(0x80 if fin else 0) | opcode])
-    if n < 126:
-        head += bytes([0x80 | n])
-    elif n < 65536:
-        head += bytes([0x80 | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 class FramingTest(AsyncCase):
