@@ -649,6 +649,14 @@ class FramingTest(AsyncCase):
         self.assertEqual((op, struct.unpack("!H", payload[:2])[0]), (0x8, 1009))
         ws.close()
 
+    def test_reset_with_half_a_frame(self):
+        ws = self.connect()
+        ws.sock.sendall(ws_frame(0x1, b'{"type":"subscribe"}')[:5])
+        self.assertTrue(wait_until(lambda: self.busy() == 1))
+        ws.reset()
+        self.assertTrue(wait_until(lambda: open_count(self.svc) == 0))
+        self.assertEqual(self.busy(), 0)
+
     def test_context_only_while_busy(self):
         ws = self.connect()
         self.assertTrue(wait_until(lambda: open_count(self.svc) == 1))
