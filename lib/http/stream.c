@@ -757,6 +757,12 @@ struct stream_hub *stream_hub_new(struct http_server *s, const struct stream_hub
     hub->rej_account = metrics_series(rej, r_account);
     hub->rej_auth = metrics_series(rej, r_auth);
     hub->dropped = metrics_series(dropped, NULL);
+    hub->ws_busy = metrics_series(
+        metrics_gauge(cfg->metrics, "streaming_websocket_busy",
+                      "WebSockets holding a wslay context (8.6 KB): a frame half received or "
+                      "half sent, a fragmented message, a close in progress; idle ones hold none.",
+                      0, NULL),
+        NULL);
 
     http_route(s, HTTP_GET, "/api/v1/streaming", on_websocket, hub);
     http_route(s, HTTP_GET, "/api/v1/streaming/health", on_health, NULL);

@@ -39,13 +39,19 @@ struct sconn {
     int64_t last_recv_ms;        /* (loop) */
 
     /* WebSocket (loop) */
-    int fd;
-    struct MHD_UpgradeResponseHandle *urh;
-    wslay_event_context_ptr ws;
-    char *extra; /* bytes libmicrohttpd read past the handshake */
+    int fd; /* our dup(2) of the upgraded socket; libmicrohttpd let go of its own */
+    wslay_event_context_ptr ws; /* NULL while idle: created on demand (stream_ws.c) */
+    char *extra;                /* bytes libmicrohttpd read past the handshake */
     size_t extra_len, extra_off;
     uint32_t epoll_mask;
     bool cut; /* too slow: close once out of wslay's callbacks */
+    /* Client frame boundaries, tracked in the recv callback so that wslay never holds a
+     * partial frame when its context is dropped. */
+    uint8_t rx_hdr[10]; /* first two header bytes and the extended length */
+    uint8_t rx_hlen;    /* header bytes seen of the current frame */
+    bool rx_in_payload;
+    bool rx_msg_open; /* a fragmented data message has not seen its FIN frame */
+    uint64_t rx_left; /* payload bytes of the current frame not yet passed to wslay */
 
     /* SSE */
     pthread_mutex_t lock;
@@ -90,6 +96,7 @@ struct stream_hub {
 
     struct metric_series *open[2], *sent[2], *slow[2];
     struct metric_series *rej_total, *rej_account, *rej_auth, *dropped;
+    struct metric_series *ws_busy; /* WebSockets holding a wslay context */
 };
 
 /* stream.c */

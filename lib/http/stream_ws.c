@@ -7,9 +7,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define WS_MAX_CLIENT_MESSAGE 16384
 
@@ -144,7 +147,14 @@ static void pending_done(void *ctx)
     free(p);
 }
 
-/* On a libmicrohttpd thread, right after the 101 went out. */
+/* On a libmicrohttpd thread, right after the 101 went out. The loop keeps a dup(2) of the
+ * socket and libmicrohttpd is told at once that the application is done with it: it then
+ * frees the connection, its memory pool and (through the completion callback, which writes
+ * the access log line with status 101) lib/http's request, and closes its own descriptor.
+ * libmicrohttpd 0.9.75 does not shutdown(2) an upgraded plain-TCP socket on that path
+ * (cleanup_connection only close(2)s it, and a suspended connection is out of its epoll set
+ * already), so the socket stays open through our descriptor; with TLS it would (the
+ * socketpair), and lib/http does not use libmicrohttpd's TLS. */
 static void on_upgraded(void *cls, struct MHD_Connection *conn, void *req_cls, const char *extra_in,
                         size_t extra_in_size, MHD_socket sock,
                         struct MHD_UpgradeResponseHandle *urh)
@@ -153,21 +163,27 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *req_cls, c
     (void)conn;
     (void)req_cls;
     atomic_store(&p->handed, true);
+    int fd = fcntl(sock, F_DUPFD_CLOEXEC, 0);
+    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+    if (fd < 0) {
+        log_printf(p->hub->cfg.log, LOG_WARN, NULL, "streaming: dup: %s", strerror(errno));
+        stream_hub_release(p->hub, p->authed, p->account);
+        return;
+    }
     struct sconn *c = xcalloc(1, sizeof(*c));
     c->type = SC_WS;
     c->hub = p->hub;
     c->authed = p->authed;
     c->account = p->account;
     c->subs = p->subs;
-    c->fd = sock;
-    c->urh = urh;
+    c->fd = fd;
     if (extra_in_size) {
         c->extra = xmalloc(extra_in_size);
         memcpy(c->extra, extra_in, extra_in_size);
         c->extra_len = extra_in_size;
     }
     if (!stream_hub_enqueue_conn(p->hub, c)) {
-        MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        close(fd);
         stream_hub_release(p->hub, p->authed, p->account);
         free(c->extra);
         free(c);
@@ -199,10 +215,80 @@ void stream_ws_handshake(struct stream_hub *hub, struct http_req *req, struct ht
 
 /* ---- on the loop ---- */
 
+/* wslay's context is 8.6 KB (two 4 KiB buffers), which is most of what an idle connection
+ * would cost. It exists only while there is something to do: created when the socket is
+ * readable or a frame must be sent, freed by ws_release() once the connection is idle again.
+ * Idle means that wslay holds nothing a fresh context would not: no partial frame received
+ * (the recv callback never hands wslay bytes past the end of the current frame, and tracks
+ * where frames end), no fragmented message open, nothing queued or half written, no close
+ * sent or received, no error. */
+
+/* How many of the next bytes belong to the current frame, at most len. */
+static size_t rx_room(const struct sconn *c, size_t len)
+{
+    uint64_t room;
+    if (c->rx_in_payload) {
+        room = c->rx_left;
+    } else if (c->rx_hlen < 2) {
+        room = 2u - c->rx_hlen;
+    } else {
+        unsigned l7 = c->rx_hdr[1] & 0x7f;
+        unsigned total = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + (c->rx_hdr[1] & 0x80 ? 4 : 0);
+        room = total - c->rx_hlen;
+    }
+    return room < len ? (size_t)room : len;
+}
+
+static void rx_frame_end(struct sconn *c)
+{
+    unsigned opcode = c->rx_hdr[0] & 0x0f;
+    if (opcode < 8) /* data or continuation; control frames may come between fragments */
+        c->rx_msg_open = !(c->rx_hdr[0] & 0x80);
+    c->rx_in_payload = false;
+    c->rx_hlen = 0;
+}
+
+/* Follows n bytes (never past the current frame: see rx_room) on their way to wslay. */
+static void rx_track(struct sconn *c, const uint8_t *p, size_t n)
+{
+    while (n) {
+        if (c->rx_in_payload) {
+            size_t k = c->rx_left < n ? (size_t)c->rx_left : n;
+            c->rx_left -= k;
+            p += k;
+            n -= k;
+            if (c->rx_left == 0)
+                rx_frame_end(c);
+            continue;
+        }
+        if (c->rx_hlen < sizeof(c->rx_hdr))
+            c->rx_hdr[c->rx_hlen] = *p;
+        c->rx_hlen++;
+        p++;
+        n--;
+        if (c->rx_hlen < 2 || rx_room(c, SIZE_MAX) > 0)
+            continue;
+        /* header complete */
+        unsigned l7 = c->rx_hdr[1] & 0x7f;
+        uint64_t len = l7;
+        if (l7 >= 126) {
+            len = 0;
+            for (int i = 0; i < (l7 == 126 ? 2 : 8); i++)
+                len = len << 8 | c->rx_hdr[2 + i];
+        }
+        c->rx_left = len;
+        if (len == 0)
+            rx_frame_end(c);
+        else
+            c->rx_in_payload = true;
+    }
+}
+
 static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
 {
     struct sconn *c = user;
     (void)flags;
+    len = rx_room(c, len);
     if (c->extra_off < c->extra_len) {
         size_t n = c->extra_len - c->extra_off < len ? c->extra_len - c->extra_off : len;
         memcpy(buf, c->extra + c->extra_off, n);
@@ -212,6 +298,7 @@ static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
             c->extra = NULL;
             c->extra_len = c->extra_off = 0;
         }
+        rx_track(c, buf, n);
         return (ssize_t)n;
     }
     ssize_t r;
@@ -219,6 +306,7 @@ static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
         ;
     if (r > 0) {
         c->last_recv_ms = clock_monotonic_ms();
+        rx_track(c, buf, (size_t)r);
         return r;
     }
     wslay_event_set_error(ctx, r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -243,12 +331,47 @@ static ssize_t on_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
     return -1;
 }
 
+static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                   void *user);
+
+static const struct wslay_event_callbacks ws_callbacks = {
+    .recv_callback = on_recv, .send_callback = on_send, .on_msg_recv_callback = on_msg};
+
+static wslay_event_context_ptr ws_get(struct sconn *c)
+{
+    if (!c->ws) {
+        ASSERT(wslay_event_context_server_init(&c->ws, &ws_callbacks, c) == 0);
+        wslay_event_config_set_max_recv_msg_length(c->ws, WS_MAX_CLIENT_MESSAGE);
+        metrics_add(c->hub->ws_busy, 1);
+    }
+    return c->ws;
+}
+
+static bool ws_idle(const struct sconn *c)
+{
+    wslay_event_context_ptr ws = c->ws;
+    return !c->rx_in_payload && c->rx_hlen == 0 && !c->rx_msg_open && !c->cut &&
+           c->extra_off == c->extra_len && wslay_event_get_read_enabled(ws) &&
+           wslay_event_get_write_enabled(ws) && !wslay_event_get_close_received(ws) &&
+           !wslay_event_get_close_sent(ws) && wslay_event_get_queued_msg_count(ws) == 0 &&
+           !wslay_event_want_write(ws);
+}
+
+static void ws_release(struct sconn *c)
+{
+    if (c->ws && ws_idle(c)) {
+        wslay_event_context_free(c->ws);
+        c->ws = NULL;
+        metrics_add(c->hub->ws_busy, -1);
+    }
+}
+
 /* Queues a text message unless that would pass the send-buffer bound: then the client is too
  * slow and c->cut is set (the caller closes c, never from inside a wslay callback). */
 static bool queue_text(struct sconn *c, const char *s, size_t n, bool count)
 {
     struct stream_hub *hub = c->hub;
-    if (c->cut || !wslay_event_get_write_enabled(c->ws))
+    if (c->cut || !wslay_event_get_write_enabled(ws_get(c)))
         return !c->cut;
     if (wslay_event_get_queued_msg_length(c->ws) + n > hub->cfg.send_buffer) {
         c->cut = true;
@@ -317,17 +440,23 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
     /* Pings, pongs and close are answered by wslay. */
 }
 
-/* Flushes what it can and sets the epoll interest; closes c when wslay is done with it. */
+/* Flushes what it can and sets the epoll interest; closes c when wslay is done with it, drops
+ * wslay's context when c is idle. */
 static void update(struct sconn *c)
 {
-    if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) {
-        stream_ws_close(c, 0);
-        return;
-    }
-    bool r = wslay_event_want_read(c->ws), w = wslay_event_want_write(c->ws);
-    if (!r && !w) {
-        stream_ws_close(c, 0);
-        return;
+    bool r = true, w = false;
+    if (c->ws) {
+        if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) {
+            stream_ws_close(c, 0);
+            return;
+        }
+        r = wslay_event_want_read(c->ws);
+        w = wslay_event_want_write(c->ws);
+        if (!r && !w) {
+            stream_ws_close(c, 0);
+            return;
+        }
+        ws_release(c);
     }
     uint32_t mask = (r ? EPOLLIN : 0) | (w ? EPOLLOUT : 0);
     if (mask != c->epoll_mask) {
@@ -339,23 +468,30 @@ static void update(struct sconn *c)
 
 static void on_readable(struct sconn *c)
 {
-    if (wslay_event_recv(c->ws) != 0 || c->cut) {
-        stream_ws_close(c, 0);
-        return;
-    }
+    /* wslay stops at a short read (WSLAY_ERR_WANT_READ) without asking again; the socket is
+     * level-triggered, but the bytes read past the handshake are not in it. */
+    size_t left;
+    do {
+        left = c->extra_len - c->extra_off;
+        if (wslay_event_recv(ws_get(c)) != 0 || c->cut) {
+            stream_ws_close(c, 0);
+            return;
+        }
+    } while (c->live && c->extra_len - c->extra_off < left && wslay_event_get_read_enabled(c->ws));
     if (c->live)
         update(c);
 }
 
 void stream_ws_start(struct sconn *c)
 {
-    static const struct wslay_event_callbacks cbs = {
-        .recv_callback = on_recv, .send_callback = on_send, .on_msg_recv_callback = on_msg};
     int fl = fcntl(c->fd, F_GETFL);
     if (fl >= 0 && !(fl & O_NONBLOCK))
         fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
-    ASSERT(wslay_event_context_server_init(&c->ws, &cbs, c) == 0);
-    wslay_event_config_set_max_recv_msg_length(c->ws, WS_MAX_CLIENT_MESSAGE);
+    /* libmicrohttpd turns Nagle back on for an upgraded socket; with it, a second small frame
+     * (a pong, an event) waits for the client's delayed ACK, 40 ms on Linux. wslay's
+     * WSLAY_MSG_MORE (MSG_MORE) still coalesces the pieces of one message. */
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->last_recv_ms = clock_monotonic_ms();
     c->epoll_mask = EPOLLIN;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
@@ -397,13 +533,13 @@ void stream_ws_heartbeat(struct sconn *c, int64_t now_ms)
         stream_ws_close(c, 0);
         return;
     }
-    if (wslay_event_get_queued_msg_length(c->ws) > c->hub->cfg.send_buffer) {
+    if (c->ws && wslay_event_get_queued_msg_length(c->ws) > c->hub->cfg.send_buffer) {
         metrics_add(c->hub->slow[SC_WS], 1);
         stream_ws_close(c, 0);
         return;
     }
     struct wslay_event_msg ping = {WSLAY_PING, NULL, 0};
-    wslay_event_queue_msg(c->ws, &ping);
+    wslay_event_queue_msg(ws_get(c), &ping);
     update(c);
 }
 
@@ -412,17 +548,19 @@ void stream_ws_close(struct sconn *c, uint16_t code)
     struct stream_hub *hub = c->hub;
     if (!c->live)
         return;
-    if (code && c->ws && wslay_event_get_write_enabled(c->ws)) {
+    if (code && wslay_event_get_write_enabled(ws_get(c))) {
         /* Best effort: one non-blocking try, no waiting for the peer's close. */
         wslay_event_queue_close(c->ws, code, NULL, 0);
         wslay_event_send(c->ws);
     }
-    if (c->ws)
+    if (c->ws) {
         wslay_event_context_free(c->ws);
-    c->ws = NULL;
+        c->ws = NULL;
+        metrics_add(hub->ws_busy, -1);
+    }
     epoll_ctl(hub->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-    /* libmicrohttpd closes the socket itself, on its own thread. */
-    MHD_upgrade_action(c->urh, MHD_UPGRADE_ACTION_CLOSE);
+    close(c->fd);
+    c->fd = -1;
     free(c->extra);
     c->extra = NULL;
     stream_conn_unlink(hub, c);

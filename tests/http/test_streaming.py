@@ -104,6 +104,20 @@ class SSE:
 
 # ---- raw WebSocket client (for misbehaving peers) ----
 
+def ws_frame(opcode, payload, fin=True):
+    """One masked client frame (RFC 6455 5.2)."""
+    mask = os.urandom(4)
+    n = len(payload)
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
 class RawWS:
     def __init__(self, port, path="/api/v1/streaming", headers=None, rcvbuf=None):
         self.sock = socket.socket()
@@ -148,17 +162,7 @@ class RawWS:
         return b0 & 0x0F, self._need(n), bool(b0 & 0x80)
 
     def send_frame(self, opcode, payload, fin=True):
-        mask = os.urandom(4)
-        n = len(payload)
-        head = bytes([(0x80 if fin else 0) | opcode])
-        if n < 126:
-            head += bytes([0x80 | n])
-        elif n < 65536:
-            head += bytes([0x80 | 126]) + struct.pack("!H", n)
-        else:
-            head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(head + mask + masked)
+        self.sock.sendall(ws_frame(opcode, payload, fin))
 
     def reset(self):
         """Closes with a TCP reset, as a crashed client or a dropped network would."""
@@ -557,6 +561,142 @@ class LimitsTest(AsyncCase):
         for ws in [a3, b1] + anon:
             await ws.close()
         a4.close()
+
+
+class FramingTest(AsyncCase):
+    """Client frames cut anywhere, and wslay's context created and dropped around them: the hub
+    keeps it only while a frame or fragmented message is half received, something is queued or
+    half sent, or a close is under way (gauge streaming_websocket_busy)."""
+
+    # Every kind of client frame boundary: 7-bit and 16-bit lengths, a fragmented message with a
+    # ping between its fragments, control frames with payloads.
+    BOGUS = json.dumps({"type": "bogus", "pad": "x" * 150}).encode()
+    SEQ = (ws_frame(0x1, b'{"type":"subscribe","stream":"public"}')
+           + ws_frame(0x9, b"p1")
+           + ws_frame(0x1, BOGUS)
+           + ws_frame(0x1, b'{"type":"subscr', fin=False)
+           + ws_frame(0x9, b"p2")
+           + ws_frame(0x0, b'ibe","stream":', fin=False)
+           + ws_frame(0x0, b'"user:notification"}')
+           + ws_frame(0x9, b"p3"))
+    REPLIES = [(0xA, b"p1"), (0x1, {"error": "Unknown message type", "status": 400}),
+               (0xA, b"p2"), (0x1, {"error": "Missing access token", "status": 401}),
+               (0xA, b"p3")]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.svc = Service(TESTD, "--stream-heartbeat-ms", "60000")
+
+    @classmethod
+    def tearDownClass(cls):
+        stop_clean(unittest.TestCase(), cls.svc)
+
+    def busy(self):
+        return metric(self.svc, "streaming_websocket_busy")
+
+    def connect(self):
+        ws = RawWS(self.svc.port, "/api/v1/streaming")
+        self.assertEqual(ws.status, 101)
+        ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return ws
+
+    def check_replies(self, ws, what):
+        # wslay sends queued control frames before data frames: the pongs and the error frames
+        # are each in order, but interleave differently with how the bytes were read.
+        got = []
+        for _ in self.REPLIES:
+            op, payload, fin = ws.recv_frame()
+            got.append((op, json.loads(payload) if op == 0x1 else payload, fin))
+        for kind in (0x1, 0xA):
+            self.assertEqual([g for g in got if g[0] == kind],
+                             [(op, want, True) for op, want in self.REPLIES if op == kind], what)
+
+    def check_subscribed(self, ws, what):
+        publish(self.svc, "public", "update", '{"id":"split"}')
+        op, payload, _ = ws.recv_frame()
+        self.assertEqual((op, json.loads(payload)["payload"]), (0x1, '{"id":"split"}'), what)
+
+    def test_frames_split_at_every_byte(self):
+        # One byte per read.
+        ws = self.connect()
+        for i in range(len(self.SEQ)):
+            ws.sock.sendall(self.SEQ[i:i + 1])
+            time.sleep(0.002)
+        self.check_replies(ws, "byte by byte")
+        self.check_subscribed(ws, "byte by byte")
+        ws.close()
+        # Two reads, cut at every position: the second read holds many frames.
+        for cut in range(1, len(self.SEQ)):
+            ws = self.connect()
+            ws.sock.sendall(self.SEQ[:cut])
+            time.sleep(0.01)
+            ws.sock.sendall(self.SEQ[cut:])
+            self.check_replies(ws, "cut at %d" % cut)
+            ws.close()
+        self.assertTrue(wait_until(lambda: open_count(self.svc) == 0))
+        self.assertEqual(self.busy(), 0)
+
+    def test_64bit_length_cut_byte_by_byte(self):
+        ws = self.connect()
+        head = ws_frame(0x1, b"")[:1] + bytes([0x80 | 127]) + struct.pack("!Q", 70000)
+        for i in range(len(head)):
+            ws.sock.sendall(head[i:i + 1])
+            time.sleep(0.002)
+        # The mask and the first payload bytes (wslay reports a frame with its first bytes);
+        # the length is past the 16 KiB limit.
+        ws.sock.sendall(os.urandom(4 + 100))
+        op, payload, _ = ws.recv_frame()
+        self.assertEqual((op, struct.unpack("!H", payload[:2])[0]), (0x8, 1009))
+        ws.close()
+
+    def test_reset_with_half_a_frame(self):
+        ws = self.connect()
+        ws.sock.sendall(ws_frame(0x1, b'{"type":"subscribe"}')[:5])
+        self.assertTrue(wait_until(lambda: self.busy() == 1))
+        ws.reset()
+        self.assertTrue(wait_until(lambda: open_count(self.svc) == 0))
+        self.assertEqual(self.busy(), 0)
+
+    def test_context_only_while_busy(self):
+        ws = self.connect()
+        self.assertTrue(wait_until(lambda: open_count(self.svc) == 1))
+        self.assertEqual(self.busy(), 0)  # idle from the start
+        ping = ws_frame(0x9, b"hello")
+        ws.sock.sendall(ping[:1])  # half a header
+        self.assertTrue(wait_until(lambda: self.busy() == 1))
+        ws.sock.sendall(ping[1:5])  # the header without its mask
+        time.sleep(0.1)
+        self.assertEqual(self.busy(), 1)
+        ws.sock.sendall(ping[5:])
+        self.assertEqual(ws.recv_frame(), (0xA, b"hello", True))
+        self.assertTrue(wait_until(lambda: self.busy() == 0))
+        # A fragmented message keeps it, also across a ping between its fragments.
+        ws.sock.sendall(ws_frame(0x1, b'{"type":', fin=False))
+        self.assertTrue(wait_until(lambda: self.busy() == 1))
+        ws.sock.sendall(ws_frame(0x9, b"mid"))
+        self.assertEqual(ws.recv_frame(), (0xA, b"mid", True))
+        time.sleep(0.1)
+        self.assertEqual(self.busy(), 1)
+        ws.sock.sendall(ws_frame(0x0, b'"nope"}'))
+        op, payload, _ = ws.recv_frame()
+        self.assertEqual((op, json.loads(payload)["error"]), (0x1, "Unknown message type"))
+        self.assertTrue(wait_until(lambda: self.busy() == 0))
+        # Sent events need it only while they are written.
+        ws.sock.sendall(ws_frame(0x1, b'{"type":"subscribe","stream":"public"}'))
+        time.sleep(0.1)
+        for i in range(3):
+            publish(self.svc, "public", "update", '{"id":"%d"}' % i)
+            op, payload, _ = ws.recv_frame()
+            self.assertEqual(json.loads(payload)["payload"], '{"id":"%d"}' % i)
+        self.assertTrue(wait_until(lambda: self.busy() == 0))
+        # A close handshake started while idle.
+        ws.sock.sendall(ws_frame(0x8, struct.pack("!H", 1000)))
+        op, payload, _ = ws.recv_frame()
+        self.assertEqual((op, struct.unpack("!H", payload[:2])[0]), (0x8, 1000))
+        self.assertEqual(ws.sock.recv(10), b"")
+        ws.close()
+        self.assertTrue(wait_until(lambda: open_count(self.svc) == 0))
+        self.assertEqual(self.busy(), 0)
 
 
 class SlowClientTest(AsyncCase):
