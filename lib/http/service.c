@@ -57,6 +57,17 @@ int service_boot(struct service *svc, const char *name, const char *subdir, cons
         *stop = true;
         return 2;
     }
+    /* Block the stop signals in every thread; service_wait takes them with sigwait. Before the
+     * first thread (the log writer) starts: a thread that does not block SIGTERM can be the one
+     * the kernel hands it to, and then its default action kills the process instead of a
+     * graceful stop (seen as "exited with -15" when SIGTERM came while the main thread was not
+     * in sigwait yet, or was between two sigwait calls after SIGSTOP/SIGCONT). */
+    sigemptyset(&svc->signals);
+    sigaddset(&svc->signals, SIGINT);
+    sigaddset(&svc->signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &svc->signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     log_init(&svc->log, name, level, STDERR_FILENO, &clock_system);
     log_start_async(&svc->log, 4 << 20);
     svc->metrics = metrics_new();
@@ -76,13 +87,6 @@ int service_boot(struct service *svc, const char *name, const char *subdir, cons
         *stop = true;
         return 1;
     }
-
-    /* Block the stop signals in every thread; service_wait takes them with sigwait. */
-    sigemptyset(&svc->signals);
-    sigaddset(&svc->signals, SIGINT);
-    sigaddset(&svc->signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &svc->signals, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     struct http_server_config hc;
     http_server_config_defaults(&hc);

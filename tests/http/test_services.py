@@ -152,6 +152,29 @@ class FaultAndLifecycleTest(unittest.TestCase):
             self.assertEqual(svc.terminate(), 0, svc.log_text())
             self.assertIn('"msg":"stopped"', svc.log_text())
 
+    def test_every_thread_but_main_blocks_the_stop_signals(self):
+        # A thread that does not block SIGTERM may be the one the kernel hands it to, and its
+        # default action then kills the process instead of the graceful stop (it happened to
+        # the log writer thread, started before the signals were blocked). The main thread is
+        # in sigwait, which unblocks them while it waits.
+        stop_bits = (1 << (15 - 1)) | (1 << (2 - 1))  # SIGTERM, SIGINT
+        for binary in (CORE, NOTIF):
+            svc = Service(binary, *(notif_args() if binary == NOTIF else ()))
+            try:
+                pid = svc.proc.pid
+                tasks = sorted(int(t) for t in os.listdir("/proc/%d/task" % pid))
+                self.assertGreater(len(tasks), 2, "expected worker threads")
+                for tid in tasks:
+                    if tid == pid:
+                        continue
+                    with open("/proc/%d/task/%d/status" % (pid, tid)) as f:
+                        blk = [l for l in f if l.startswith("SigBlk:")][0].split()[1]
+                    self.assertEqual(int(blk, 16) & stop_bits, stop_bits,
+                                     "%s thread %d does not block SIGTERM/SIGINT (SigBlk %s)"
+                                     % (os.path.basename(binary), tid, blk))
+            finally:
+                self.assertEqual(svc.terminate(), 0, svc.log_text())
+
     def test_notification_service_ops(self):
         svc = Service(NOTIF, *notif_args())
         try:
