@@ -8,8 +8,8 @@ stopped and started again under both services (its own broker, started with scri
 
 The broker is TEST_KAFKA_BOOTSTRAP (scripts/test, or tests/kafka/run.sh starts one); each test
 uses its own topic prefix and consumer group on it. Without a real broker the test prints SKIP
-and passes (the mock cluster lives inside one process, and these are two), unless TEST_REQUIRE
-names kafka."""
+and passes (it is about the real broker: librdkafka's mock cluster is not started for it),
+unless TEST_REQUIRE names kafka."""
 import json
 import os
 import subprocess
@@ -243,6 +243,19 @@ class KafkaTransportTest(unittest.TestCase):
 
 
 class KafkaFaultsTest(unittest.TestCase):
+    def test_bad_transport_flags_are_refused(self):
+        for binary, args in ((CORE, ("--events-transport", "bogus")),
+                             (NOTIF, ("--events-transport", "Kafka")),
+                             (CORE, ("--events-transport", "kafka", "--kafka-bootstrap", "")),
+                             (NOTIF, ("--events-transport", "kafka", "--kafka-group", "")),
+                             (NOTIF, ("--kafka-session-timeout-ms", "10"))):
+            data = tempfile.mkdtemp(prefix="threadly-kafka-flags-")
+            p = subprocess.run([binary, "--port", "0", "--data-dir", data, *args],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 2, (args, p.stderr))
+            self.assertRegex(p.stderr, "events-transport|kafka-bootstrap|kafka-group|"
+                             "kafka-session-timeout-ms", args)
+
     def test_kill_threadly_service_before_its_relay_published(self):
         # The relay cannot reach any broker: the write returns, its row stays unsent.
         closed = "127.0.0.1:%d" % free_port()
@@ -268,6 +281,14 @@ class KafkaFaultsTest(unittest.TestCase):
             self.assertEqual(wait_until(lambda: metric(
                 p.core, "threadly_outbox_relay_lag_events") == 0, 10), True)
             self.assertGreaterEqual(metric(p.core, "threadly_outbox_relay_published_total"), 3)
+            # A clean restart finds every row sent: nothing is published again.
+            self.assertEqual(p.core.terminate(), 0)
+            p.core = p.start_core(BOOTSTRAP)
+            self.assertEqual(wait_until(lambda: metric(
+                p.core, "threadly_outbox_relay_lag_events") == 0, 10), True)
+            time.sleep(1)
+            self.assertEqual(metric(p.core, "threadly_outbox_relay_published_total"), 0)
+            self.assertEqual(len(p.notes("erin")), 1)
         finally:
             self.assertEqual(p.stop(), [0, 0], p.core.log_text()[-3000:])
 
