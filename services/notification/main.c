@@ -1,5 +1,6 @@
 /* main.c - notification-service's composition root: reads the configuration, picks and wires
- * the adapters (store, token verifier, event feed consumer), and runs the HTTP server until
+ * the adapters (store, token verifier, event feed consumer, streaming hub), and runs the HTTP
+ * server until
  * SIGINT/SIGTERM. No logic lives here. */
 #include "lib/auth/jwt.h"
 #include "lib/http/service.h"
@@ -10,6 +11,7 @@
 #include "services/notification/adapters/kafka/kafka_events.h"
 #include "services/notification/adapters/pgsql/notification_store_pgsql.h"
 #include "services/notification/adapters/sqlite/notification_store_sqlite.h"
+#include "services/notification/adapters/stream/live_stream_hub.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -55,6 +57,14 @@ static const struct config_option options[] = {
      "Partitions of each topic created when it is missing."},
     {"kafka-replication", "THREADLY_KAFKA_REPLICATION", CONFIG_INT, "1", 1, 16,
      "Replicas of each topic created when it is missing."},
+    {"stream-max-connections", "THREADLY_STREAM_MAX_CONNECTIONS", CONFIG_INT, "10000", 1, 1000000,
+     "Open streaming connections (WebSocket + SSE) in total; more get 429."},
+    {"stream-max-per-account", "THREADLY_STREAM_MAX_PER_ACCOUNT", CONFIG_INT, "16", 1, 100000,
+     "Open streaming connections of one account; more get 429."},
+    {"stream-send-buffer", "THREADLY_STREAM_SEND_BUFFER", CONFIG_INT, "1048576", 1024, 1073741824,
+     "Bytes queued for one streaming client before it is disconnected as too slow."},
+    {"stream-heartbeat-ms", "THREADLY_STREAM_HEARTBEAT_MS", CONFIG_INT, "15000", 100, 3600000,
+     "Interval of WebSocket pings and SSE :thump comments."},
 };
 
 /* Starts the Kafka consumer. 0, or ERR_INVALID (err set). */
@@ -87,8 +97,8 @@ static int start_kafka(struct service *svc, struct notif_core *core, struct kafk
 }
 
 struct notif_db {
-    struct notif_sqlite *sqlite;
-    struct notif_pgsql *pgsql;
+    struct sqlite_db *sqlite;
+    struct pgsql_db *pgsql;
 };
 
 static int store_ready(void *ctx, struct err *err)
@@ -107,23 +117,23 @@ static int open_db(struct service *svc, struct notif_core *core, struct notif_db
     } else if (strncmp(db, "sqlite:", 7) == 0 && db[7]) {
         snprintf(path, sizeof(path), "%s", db + 7);
     } else if (strncmp(db, "postgres://", 11) == 0 || strncmp(db, "postgresql://", 13) == 0) {
-        out->pgsql = notif_pgsql_open(db, err);
+        out->pgsql = notification_pgsql_open(db, err);
         if (!out->pgsql)
             return err->code;
         core->store = notification_store_pgsql(out->pgsql);
         log_printf(&svc->log, LOG_INFO, NULL, "database pgsql (%zu migrations applied)",
-                   notif_pgsql_migrations_applied(out->pgsql));
+                   pgsql_db_migrations_applied(out->pgsql));
         return 0;
     } else {
         return err_set(err, ERR_INVALID, "--db: '%s' is neither sqlite:PATH nor postgres://...",
                        db);
     }
-    out->sqlite = notif_sqlite_open(path, err);
+    out->sqlite = notification_sqlite_open(path, err);
     if (!out->sqlite)
         return err->code;
     core->store = notification_store_sqlite(out->sqlite);
     log_printf(&svc->log, LOG_INFO, NULL, "database sqlite:%s (%zu migrations applied)", path,
-               notif_sqlite_migrations_applied(out->sqlite));
+               sqlite_db_migrations_applied(out->sqlite));
     return 0;
 }
 
@@ -135,6 +145,7 @@ int main(int argc, char **argv)
     struct notifications_http api = {0};
     struct feed_consumer *consumer = NULL;
     struct kafka_events *kafka = NULL;
+    struct live_stream_hub *live = NULL;
     struct err err = {0};
     char base_url[1024], key_path[4096];
     bool stop, curl_inited = false;
@@ -198,6 +209,16 @@ int main(int argc, char **argv)
     api.base_url = base_url;
     api.log = &svc.log;
     notifications_http_register(svc.http, &api);
+    struct stream_hub_config scfg = {
+        .max_connections = (unsigned)config_int(&svc.config, "stream-max-connections"),
+        .max_per_account = (unsigned)config_int(&svc.config, "stream-max-per-account"),
+        .send_buffer = (size_t)config_int(&svc.config, "stream-send-buffer"),
+        .heartbeat_ms = (unsigned)config_int(&svc.config, "stream-heartbeat-ms"),
+        .log = &svc.log,
+        .metrics = svc.metrics,
+    };
+    live = live_stream_hub_new(svc.http, &core, &scfg);
+    core.live = live_stream_hub_port(live); /* before the consumer starts */
     http_ops_add_check(&svc.ops, "database", store_ready, &core.store);
     http_ops_add_check(&svc.ops, "jwt_public_key", token_verifier_jwt_ready, core.tokens.ctx);
     if (use_kafka) {
@@ -233,9 +254,10 @@ out:
     kafka_events_stop(kafka);
     service_release(&svc); /* stops the HTTP server before its users are freed */
     kafka_events_free(kafka);
+    live_stream_hub_free(live);
     notification_store_close(&core.store);
-    notif_sqlite_close(db.sqlite);
-    notif_pgsql_close(db.pgsql);
+    sqlite_db_close(db.sqlite);
+    pgsql_db_close(db.pgsql);
     if (core.tokens.ops)
         token_verifier_jwt_free(&core.tokens);
     if (curl_inited)

@@ -1,6 +1,7 @@
 """test_gateway.py - the nginx gateway in front of both real services: routing by path
 (checked in each service's own access log), streaming headers, and `make run`'s script end to
 end (start, serve /api/v1/instance through the gateway, Ctrl-C stops everything)."""
+import http.client
 import json
 import os
 import signal
@@ -8,6 +9,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.parse
 import urllib.request
 
 from harness import Service, free_port
@@ -84,15 +86,15 @@ class GatewayTest(unittest.TestCase):
 
     def test_notifications_markers_and_streaming_go_to_notification_service(self):
         self.assertEqual(self.served_by("/api/v1/markersx", "gw-rest-5")[0], "core")
-        # 401: no token; 405: dismiss is a POST; 404: streaming is not built yet. The point
-        # is where each request went.
+        # 401: no token; 405: dismiss is a POST; 400: no stream named. The point is where each
+        # request went.
         for i, (path, want) in enumerate((("/api/v1/notifications", 401),
                                           ("/api/v1/notifications/5/dismiss", 405),
                                           ("/api/v1/notifications?types[]=mention", 401),
                                           ("/api/v1/markers?timeline[]=home", 401),
-                                          ("/api/v1/streaming", 404),
-                                          ("/api/v1/streaming/user", 404),
-                                          ("/api/v1/streaming/health", 404))):
+                                          ("/api/v1/streaming", 400),
+                                          ("/api/v1/streaming/user", 401),
+                                          ("/api/v1/streaming/health", 200))):
             who, status = self.served_by(path, "gw-notif-%d" % i)
             self.assertEqual(who, "notification", path)
             self.assertEqual(status, want, path)
@@ -132,6 +134,51 @@ class MakeRunTest(unittest.TestCase):
     """scripts/run is what `make run` calls after building: it must start all three
     processes, print the URL, serve through the gateway and stop everything on Ctrl-C."""
 
+    def live_notification_through(self, port):
+        """Two accounts signed up through the gateway; one follows the other, who hears it on
+        the SSE user stream (notification-service, behind the same gateway)."""
+        base = "http://127.0.0.1:%d" % port
+
+        def call(method, path, token=None, form=None):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            h = {"Content-Type": "application/x-www-form-urlencoded"}
+            if token:
+                h["Authorization"] = "Bearer " + token
+            c.request(method, path, urllib.parse.urlencode(form or {}), h)
+            r = c.getresponse()
+            body = json.loads(r.read())
+            c.close()
+            self.assertEqual(r.status, 200, body)
+            return body
+        app = call("POST", "/api/v1/apps", form={"client_name": "run", "scopes": "read write follow",
+                                                 "redirect_uris": "urn:ietf:wg:oauth:2.0:oob"})
+        app_tok = call("POST", "/oauth/token", form={
+            "grant_type": "client_credentials", "client_id": app["client_id"],
+            "client_secret": app["client_secret"], "scope": "write"})["access_token"]
+        tok = {n: call("POST", "/api/v1/accounts", app_tok, {
+            "username": n, "email": n + "@example.org", "password": "correct horse battery",
+            "agreement": "true", "locale": "en"})["access_token"] for n in ("ann", "ben")}
+        ann = call("GET", "/api/v1/accounts/verify_credentials", tok["ann"])["id"]
+        sse = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        sse.request("GET", "/api/v1/streaming/user", headers={"Authorization": "Bearer " + tok["ann"]})
+        r = sse.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.getheader("Content-Type").startswith("text/event-stream"))
+        time.sleep(0.3)
+        call("POST", "/api/v1/accounts/%s/follow" % ann, tok["ben"])
+        event = None
+        for _ in range(20):
+            line = r.fp.readline().decode().strip()
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event == "notification":
+                note = json.loads(line[6:])
+                self.assertEqual((note["type"], note["account"]["username"]), ("follow", "ben"))
+                break
+        else:
+            self.fail("no notification on the SSE stream through " + base)
+        sse.close()
+
     def test_run_script(self):
         build = os.path.dirname(os.path.dirname(os.path.dirname(CORE)))
         data = tempfile.mkdtemp(prefix="threadly-run-")
@@ -160,6 +207,7 @@ class MakeRunTest(unittest.TestCase):
             self.assertIn(b'"uri":"127.0.0.1:%d"' % http_port, body)
             self.assertTrue(os.path.isdir(os.path.join(data, "threadly")))
             self.assertTrue(os.path.isdir(os.path.join(data, "notification")))
+            self.live_notification_through(http_port)
             os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
             rest, _ = p.communicate(timeout=30)
             self.assertEqual(p.returncode, 0, "".join(lines) + rest)

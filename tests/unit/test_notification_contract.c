@@ -15,9 +15,9 @@ enum adapter { ADAPTER_MEM, ADAPTER_SQLITE, ADAPTER_PGSQL };
 
 struct fixture {
     char dir[64], path[128];
-    struct notif_sqlite *db;
+    struct sqlite_db *db;
     struct pgsql_testdb pgt;
-    struct notif_pgsql *pg;
+    struct pgsql_db *pg;
     struct notification_store s;
     struct arena a;
     struct err err;
@@ -34,12 +34,12 @@ static void fixture_open(struct fixture *f, enum adapter kind)
                  getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
         cr_assert_not_null(mkdtemp(f->dir));
         snprintf(f->path, sizeof(f->path), "%s/n.db", f->dir);
-        f->db = notif_sqlite_open(f->path, &f->err);
+        f->db = notification_sqlite_open(f->path, &f->err);
         cr_assert_not_null(f->db, "%s", f->err.msg);
         f->s = notification_store_sqlite(f->db);
     } else {
         pgsql_testdb_create(&f->pgt);
-        f->pg = notif_pgsql_open(f->pgt.url, &f->err);
+        f->pg = notification_pgsql_open(f->pgt.url, &f->err);
         cr_assert_not_null(f->pg, "%s", f->err.msg);
         f->s = notification_store_pgsql(f->pg);
     }
@@ -49,13 +49,13 @@ static void fixture_close(struct fixture *f)
 {
     notification_store_close(&f->s);
     if (f->db) {
-        notif_sqlite_close(f->db);
+        sqlite_db_close(f->db);
         char cmd[200];
         snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
         cr_assert_eq(system(cmd), 0);
     }
     if (f->pg) {
-        notif_pgsql_close(f->pg);
+        pgsql_db_close(f->pg);
         pgsql_testdb_drop(&f->pgt);
     }
     arena_release(&f->a);
@@ -200,17 +200,24 @@ CONTRACT(replay_makes_no_duplicates)
     cr_assert_eq(r.created, 1);
     /* The same event again, even with a fresh notification id: skipped by its event id. */
     struct batch_item again = create(&f->a, 21, NOTIFICATION_FOLLOW, ALICE, BOB, 0, "follow:x");
+    bool dup = false;
+    again.duplicate = &dup;
     apply(f, &again, 1, &r);
     cr_assert_eq(r.created, 0);
     cr_assert_eq(r.duplicates, 1);
+    cr_assert(dup, "the item is flagged as a duplicate");
     /* Twice in one batch. */
     struct batch_item twice[2] = {
         create(&f->a, 22, NOTIFICATION_FOLLOW, BOB, ALICE, 0, "follow:y"),
         create(&f->a, 22, NOTIFICATION_FOLLOW, BOB, ALICE, 0, "follow:y"),
     };
+    bool dups[2] = {true, false};
+    twice[0].duplicate = &dups[0];
+    twice[1].duplicate = &dups[1];
     apply(f, twice, 2, &r);
     cr_assert_eq(r.created, 1);
     cr_assert_eq(r.duplicates, 1);
+    cr_assert(!dups[0] && dups[1], "the first is applied, the second a duplicate");
     cr_assert_eq(list(f, ALICE, NOTIFICATION_TYPES_ALL, 0, page(40)).n, 1);
     cr_assert_eq(list(f, BOB, NOTIFICATION_TYPES_ALL, 0, page(40)).n, 1);
 }

@@ -225,6 +225,21 @@ Test(decoder, every_type_and_bad_data)
         ERR_INVALID);
     cr_assert_eq(decode("favourite.deleted", 1, "{\"account_id\":\"0\"}", &a, &e, &err),
                  ERR_INVALID, "0 is not an id");
+    cr_assert_eq(decode("status.deleted", 1,
+                        "{\"status_id\":\"5\",\"account_id\":\"1\",\"visibility\":\"direct\","
+                        "\"mentioned_account_ids\":[\"7\",\"8\"]}",
+                        &a, &e, &err),
+                 0, "%s", err.msg);
+    cr_assert(e.visibility == VISIBILITY_DIRECT && e.nmentions == 2 && e.mentions[1] == 8);
+    cr_assert_eq(decode("status.deleted", 1,
+                        "{\"status_id\":\"5\",\"account_id\":\"1\",\"visibility\":\"secret\"}", &a,
+                        &e, &err),
+                 ERR_INVALID);
+    cr_assert_eq(decode("status.deleted", 1,
+                        "{\"status_id\":\"5\",\"account_id\":\"1\",\"mentioned_account_ids\":"
+                        "[\"x\"]}",
+                        &a, &e, &err),
+                 ERR_INVALID);
     arena_release(&a);
 }
 
@@ -386,6 +401,168 @@ Test(consume, a_transient_failure_keeps_nothing_and_is_retried)
     fault_code = 0;
     cr_assert_eq(consume_batch(&c, "feed", m, 2, 2, NULL, &err), 0);
     cr_assert_eq(count_for(&c, 2), 2);
+    notification_store_close(&c.store);
+}
+
+/* ---- what the streaming clients are told (app/live.c), through a recording live port ---- */
+
+struct recorded {
+    char what[32];
+    uint64_t id; /* notification id or status id */
+    uint64_t to[8];
+    size_t nto;
+    bool pub;
+};
+static struct recorded rec[32];
+static size_t nrec;
+
+static int rec_notification(void *ctx, const struct notification *n, struct err *err)
+{
+    (void)ctx;
+    (void)err;
+    rec[nrec] = (struct recorded){"notification", n->id, {n->recipient_id}, 1, false};
+    snprintf(rec[nrec].what, sizeof(rec[nrec].what), "notification:%s",
+             notification_type_name(n->type));
+    nrec++;
+    return 0;
+}
+
+static void rec_status(const char *what, uint64_t id, const uint64_t *to, size_t n, bool pub)
+{
+    struct recorded *r = &rec[nrec++];
+    *r = (struct recorded){"", id, {0}, n, pub};
+    snprintf(r->what, sizeof(r->what), "%s", what);
+    for (size_t i = 0; i < n && i < 8; i++)
+        r->to[i] = to[i];
+}
+
+static int rec_update(void *ctx, const char *json, const uint64_t *to, size_t n, bool pub,
+                      struct err *err)
+{
+    (void)ctx;
+    (void)err;
+    cr_assert_not_null(strstr(json, "\"visibility\""), "the status snapshot is the payload");
+    rec_status("update", 0, to, n, pub);
+    return 0;
+}
+
+static int rec_remove(void *ctx, uint64_t id, const uint64_t *to, size_t n, bool pub,
+                      struct err *err)
+{
+    (void)ctx;
+    (void)err;
+    rec_status("delete", id, to, n, pub);
+    return 0;
+}
+
+static const struct live_stream_ops rec_ops = {rec_notification, rec_update, rec_remove};
+
+static char *status_event(uint64_t id, uint64_t author, const char *vis, uint64_t mention)
+{
+    static char buf[4][600];
+    static int k;
+    char *b = buf[k++ % 4];
+    snprintf(b, 600,
+             "{\"id\":\"%llu\",\"type\":\"status.created\",\"version\":1,\"occurred_at\":"
+             "\"2026-11-24T01:02:03.000Z\",\"producer\":\"threadly-service\",\"key\":\"%llu\","
+             "\"data\":{\"status\":{\"id\":\"%llu\",\"visibility\":\"%s\",\"account\":{\"id\":"
+             "\"%llu\"}},\"mentioned_account_ids\":[\"%llu\"],\"in_reply_to_account_id\":null}}",
+             (unsigned long long)id, (unsigned long long)id, (unsigned long long)id, vis,
+             (unsigned long long)author, (unsigned long long)mention);
+    return b;
+}
+
+static char *deleted_event(uint64_t id, uint64_t status, uint64_t author, const char *vis,
+                           uint64_t mention)
+{
+    static char buf[4][400];
+    static int k;
+    char *b = buf[k++ % 4];
+    snprintf(b, 400,
+             "{\"id\":\"%llu\",\"type\":\"status.deleted\",\"version\":1,\"occurred_at\":"
+             "\"2026-11-24T01:02:03.000Z\",\"producer\":\"threadly-service\",\"key\":\"%llu\","
+             "\"data\":{\"status_id\":\"%llu\",\"account_id\":\"%llu\",\"visibility\":\"%s\","
+             "\"mentioned_account_ids\":[\"%llu\"]}}",
+             (unsigned long long)id, (unsigned long long)status, (unsigned long long)status,
+             (unsigned long long)author, vis, (unsigned long long)mention);
+    return b;
+}
+
+Test(live, published_after_commit_to_the_right_audience_and_never_twice)
+{
+    struct notif_core c;
+    struct idgen ids;
+    core_init(&c, &ids, 0);
+    c.live = (struct live_stream){&rec_ops, NULL};
+    nrec = 0;
+    struct err err = {0};
+    /* 3 and 4 follow 1; 1 posts publicly mentioning 5, then a direct status to 6. */
+    struct inbound_message m[4] = {msg(1, follow(401, 3, 1)), msg(2, follow(402, 4, 1)),
+                                   msg(3, status_event(403, 1, "public", 5)),
+                                   msg(4, status_event(404, 1, "direct", 6))};
+    cr_assert_eq(consume_batch(&c, "feed", m, 4, 4, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(nrec, 6, "%zu", nrec);
+    cr_assert_str_eq(rec[0].what, "notification:follow");
+    cr_assert_eq(rec[0].to[0], 1);
+    cr_assert_str_eq(rec[1].what, "notification:follow");
+    cr_assert_str_eq(rec[2].what, "notification:mention");
+    cr_assert_eq(rec[2].to[0], 5);
+    cr_assert_str_eq(rec[3].what, "update");
+    cr_assert(rec[3].pub, "a public status goes to the public streams");
+    cr_assert_eq(rec[3].nto, 3);
+    cr_assert(rec[3].to[0] == 1 && rec[3].to[1] == 3 && rec[3].to[2] == 4, "author + followers");
+    cr_assert_str_eq(rec[4].what, "notification:mention");
+    cr_assert_eq(rec[4].to[0], 6);
+    cr_assert_str_eq(rec[5].what, "update");
+    cr_assert(!rec[5].pub);
+    cr_assert(rec[5].nto == 2 && rec[5].to[0] == 1 && rec[5].to[1] == 6,
+              "a direct status reaches the author and the mentioned accounts only");
+
+    /* A replay is stored as duplicates and told to nobody. */
+    nrec = 0;
+    cr_assert_eq(consume_batch(&c, "feed", m, 4, 4, NULL, &err), 0);
+    cr_assert_eq(nrec, 0);
+
+    /* Deleting the public status: delete to the same audience; private: no public streams. */
+    struct inbound_message d[3] = {msg(5, deleted_event(405, 403, 1, "public", 5)),
+                                   msg(6, deleted_event(406, 407, 1, "private", 5)),
+                                   msg(7, deleted_event(410, 404, 1, "direct", 6))};
+    cr_assert_eq(consume_batch(&c, "feed", d, 3, 7, NULL, &err), 0);
+    cr_assert_eq(nrec, 3);
+    cr_assert_str_eq(rec[0].what, "delete");
+    cr_assert_eq(rec[0].id, 403);
+    cr_assert(rec[0].pub && rec[0].nto == 3);
+    cr_assert(!rec[1].pub && rec[1].nto == 3);
+    cr_assert(!rec[2].pub && rec[2].nto == 2 && rec[2].to[0] == 1 && rec[2].to[1] == 6,
+              "a direct status' delete reaches the author and the mentioned accounts");
+
+    /* A notification made and removed in one batch is not sent. */
+    nrec = 0;
+    char unfollow[400];
+    snprintf(unfollow, sizeof(unfollow),
+             "{\"id\":\"409\",\"type\":\"follow.deleted\",\"version\":1,\"occurred_at\":"
+             "\"2026-11-24T01:02:03.000Z\",\"producer\":\"threadly-service\",\"key\":\"2\","
+             "\"data\":{\"follow_id\":\"408\",\"account_id\":\"7\",\"target_account_id\":\"2\"}}");
+    struct inbound_message fu[2] = {msg(8, follow(408, 7, 2)), msg(9, unfollow)};
+    cr_assert_eq(consume_batch(&c, "feed", fu, 2, 9, NULL, &err), 0);
+    cr_assert_eq(nrec, 0);
+    notification_store_close(&c.store);
+}
+
+Test(live, nothing_is_published_when_the_batch_is_not_stored)
+{
+    struct notif_core c;
+    struct idgen ids;
+    core_init(&c, &ids, ERR_UNAVAILABLE);
+    c.live = (struct live_stream){&rec_ops, NULL};
+    nrec = 0;
+    struct err err = {0};
+    struct inbound_message m[2] = {msg(1, follow(501, 3, 1)), msg(2, follow(666, 4, 1))};
+    cr_assert_eq(consume_batch(&c, "feed", m, 2, 2, NULL, &err), ERR_UNAVAILABLE);
+    cr_assert_eq(nrec, 0, "nothing before the commit");
+    fault_code = 0;
+    cr_assert_eq(consume_batch(&c, "feed", m, 2, 2, NULL, &err), 0);
+    cr_assert_eq(nrec, 2);
     notification_store_close(&c.store);
 }
 

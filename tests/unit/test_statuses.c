@@ -308,6 +308,9 @@ Test(statuses, post_reply_and_delete_write_status_events)
     cr_assert_str_eq(str(data[1], "status_id"), id);
     cr_assert_str_eq(str(data[1], "account_id"), bid);
     cr_assert_str_eq(str(data[1], "visibility"), "unlisted");
+    m = json_object_get(data[1], "mentioned_account_ids");
+    cr_assert_eq(json_array_size(m), 1, "the deleted status' mentions");
+    cr_assert_str_eq(json_string_value(json_array_get(m, 0)), aid);
     decref_all(data, n);
 }
 

@@ -758,7 +758,7 @@ Test(pgsql_db, failed_migration_rolls_back_and_fails_open)
         {1, "001_ok", "CREATE TABLE one (id BIGINT PRIMARY KEY)"},
         {2, "002_bad", "CREATE TABLE half (id BIGINT); SELECT no_such_function()"},
     };
-    cr_assert_null(pgsql_db_open_migrations(t.url, bad, 2, &err));
+    cr_assert_null(pgsql_db_open_migrations(t.url, "threadly-test", bad, 2, &err));
     cr_assert_eq(err.code, ERR_INTERNAL, "%s", err.msg);
     cr_assert(strstr(err.msg, "002_bad"), "%s", err.msg);
     char sql[256];
@@ -766,12 +766,12 @@ Test(pgsql_db, failed_migration_rolls_back_and_fails_open)
     /* one and schema_migrations; half was rolled back. */
     cr_assert_eq(pgsql_testdb_int(t.admin, sql), 2);
     const struct db_migration fixed[] = {bad[0], {2, "002_fixed", "CREATE TABLE half (id BIGINT)"}};
-    struct pgsql_db *db = pgsql_db_open_migrations(t.url, fixed, 2, &err);
+    struct pgsql_db *db = pgsql_db_open_migrations(t.url, "threadly-test", fixed, 2, &err);
     cr_assert_not_null(db, "%s", err.msg);
     cr_assert_eq(pgsql_db_migrations_applied(db), 1);
     pgsql_db_close(db);
     const struct db_migration unordered[] = {fixed[1], fixed[0]};
-    cr_assert_null(pgsql_db_open_migrations(t.url, unordered, 2, &err));
+    cr_assert_null(pgsql_db_open_migrations(t.url, "threadly-test", unordered, 2, &err));
     cr_assert_eq(err.code, ERR_INVALID);
     pgsql_testdb_drop(&t);
 }

@@ -4,6 +4,7 @@
 #include "lib/base/arena.h"
 #include "lib/base/buf.h"
 #include "lib/events/event.h"
+#include "services/notification/app/live.h"
 
 #include <string.h>
 
@@ -63,7 +64,7 @@ static void log_dead(struct notif_core *c, const struct inbound_message *m,
 
 /* Turns msg into items[i]: an event with its changes, or a dead letter. */
 static void prepare(struct notif_core *c, const struct inbound_message *m, struct arena *a,
-                    struct batch_item *it)
+                    struct batch_item *it, struct live_item *li)
 {
     struct event e;
     struct domain_event de;
@@ -87,6 +88,11 @@ static void prepare(struct notif_core *c, const struct inbound_message *m, struc
     it->changes = ch;
     it->notification_ids = ids;
     it->occurred_at_ms = e.occurred_at;
+    it->duplicate = &li->duplicate;
+    struct domain_event *copy = arena_alloc(a, sizeof(*copy));
+    *copy = de;
+    li->item = it;
+    li->event = copy;
 }
 
 static void add_stats(struct consume_stats *st, const struct batch_result *r, size_t events)
@@ -135,9 +141,10 @@ int consume_batch(struct notif_core *c, const char *source, const struct inbound
     struct arena a;
     arena_init(&a, 16384);
     struct batch_item *items = arena_calloc(&a, n + 1, sizeof(*items));
+    struct live_item *live = arena_calloc(&a, n + 1, sizeof(*live));
     size_t events = 0;
     for (size_t i = 0; i < n; i++) {
-        prepare(c, &msgs[i], &a, &items[i]);
+        prepare(c, &msgs[i], &a, &items[i], &live[i]);
         if (items[i].changes)
             events++;
         else
@@ -157,6 +164,9 @@ int consume_batch(struct notif_core *c, const char *source, const struct inbound
             rc = notification_store_apply_batch(&c->store, NULL, 0, &cur, clock_now_ms(c->clock),
                                                 NULL, err);
     }
+    /* Only now, with everything committed: a client never hears of what a crash undoes. */
+    if (rc == 0)
+        live_publish(c, live, n, &a);
     arena_release(&a);
     return rc;
 }

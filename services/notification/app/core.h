@@ -7,6 +7,7 @@
 #include "lib/base/id.h"
 #include "lib/base/log.h"
 #include "services/notification/ports/event_decoder.h"
+#include "services/notification/ports/live_stream.h"
 #include "services/notification/ports/notification_store.h"
 #include "services/notification/ports/token_verifier.h"
 
@@ -14,6 +15,7 @@ struct notif_core {
     struct notification_store store;
     struct event_decoder decoder;
     struct token_verifier tokens;
+    struct live_stream live; /* ops NULL: no streaming */
     const struct clock *clock;
     struct idgen *ids;
     struct logger *log; /* may be NULL (tests) */

@@ -43,7 +43,8 @@ bool visibility_parse(const char *s, enum visibility *out);
  *   account.*:            actor_id, actor_json (the account)
  *   token.revoked:        jti (the token id), actor_id (account, 0 for app tokens)
  *   status.created:       actor_id (author), status_*, visibility, mentions, in_reply_to_account_id
- *   status.deleted:       actor_id (author), status_id
+ *   status.deleted:       actor_id (author), status_id, visibility (0 when not given),
+ *                         mentions (none when not given)
  *   favourite.created:    actor_id, actor_json (who favourited), status_* (status_account_id:
  *                         its author)
  *   favourite.deleted:    actor_id, status_id, status_account_id

@@ -27,6 +27,9 @@ struct batch_item {
     const char *dead_text;
     size_t dead_len;
     const char *dead_reason;
+    /* Optional out: set by apply_batch to whether the event was skipped as processed before
+     * (meaningful only once the batch committed). */
+    bool *duplicate;
 };
 
 /* The position of a transport after a batch: source names the feed ("feed" for the outbox

@@ -112,6 +112,11 @@ static size_t events_build(void *arg, const struct outbox_change *ch, struct eve
         jsonw_field_id(&w, "status_id", d->status_id);
         jsonw_field_id(&w, "account_id", d->account_id);
         jsonw_field_str(&w, "visibility", visibility_names[d->visibility]);
+        jsonw_key(&w, "mentioned_account_ids");
+        jsonw_array_begin(&w);
+        for (size_t i = 0; i < d->nmentions; i++)
+            jsonw_id(&w, d->mentions[i]);
+        jsonw_array_end(&w);
         jsonw_object_end(&w);
         event_set(d, &out[0], "status.deleted", &b);
         break;

@@ -236,6 +236,8 @@ int statuses_delete(struct core *c, uint64_t author, uint64_t id, struct arena *
     d.status_id = id;
     d.account_id = author;
     d.visibility = (int)(*out)->visibility;
+    d.mentions = (*out)->mentions; /* who saw a direct status: told of its deletion too */
+    d.nmentions = (*out)->nmentions;
     rc = status_store_remove(&c->statuses, id, &d.emit, err);
     events_draft_done(&d, rc);
     return rc;

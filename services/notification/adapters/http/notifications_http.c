@@ -9,6 +9,7 @@
 #include "lib/base/id.h"
 #include "lib/base/jsonw.h"
 #include "lib/base/parse.h"
+#include "services/notification/adapters/json/notification_json.h"
 #include "services/notification/app/notifications.h"
 
 #include <stdio.h>
@@ -87,29 +88,6 @@ static void send_empty(struct http_res *res)
 }
 
 /* ---- entities ---- */
-
-static void notification_json(struct jsonw *w, const struct notification *n)
-{
-    char iso[CLOCK_ISO_LEN], id[ID_STR_LEN];
-    clock_format_iso(n->created_at_ms, iso);
-    id_format(n->id, id);
-    jsonw_object_begin(w);
-    jsonw_field_str(w, "id", id);
-    jsonw_field_str(w, "type", notification_type_name(n->type));
-    jsonw_field_str(w, "created_at", iso);
-    jsonw_key(w, "group_key");
-    jsonw_str_begin(w);
-    jsonw_str_part(w, "ungrouped-", 10);
-    jsonw_str_part(w, id, strlen(id));
-    jsonw_str_end(w);
-    jsonw_key(w, "account");
-    jsonw_raw(w, n->account_json, strlen(n->account_json));
-    if (notification_type_has_status(n->type) && n->status_json) {
-        jsonw_key(w, "status");
-        jsonw_raw(w, n->status_json, strlen(n->status_json));
-    }
-    jsonw_object_end(w);
-}
 
 static void marker_json(struct jsonw *w, const struct marker *m)
 {
@@ -219,7 +197,7 @@ static void list_handler(struct http_req *req, struct http_res *res, void *ctx)
     jsonw_init(&w, &b);
     jsonw_array_begin(&w);
     for (size_t i = 0; i < l.n; i++)
-        notification_json(&w, &l.items[i]);
+        notification_json_write(&w, &l.items[i]);
     jsonw_array_end(&w);
     if (l.n)
         link_header(api, req, res, l.items[0].id, l.items[l.n - 1].id);
@@ -250,7 +228,7 @@ static void get_handler(struct http_req *req, struct http_res *res, void *ctx)
     struct buf b = BUF_INIT;
     struct jsonw w;
     jsonw_init(&w, &b);
-    notification_json(&w, &n);
+    notification_json_write(&w, &n);
     send_json(res, &b);
 }
 

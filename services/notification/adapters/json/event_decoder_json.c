@@ -62,16 +62,12 @@ static bool status(json_t *data, struct arena *a, struct domain_event *out, stru
     return true;
 }
 
-static bool status_created(json_t *data, struct arena *a, struct domain_event *out, struct err *err)
+/* mentioned_account_ids: an array of ids (an empty one when absent and optional). */
+static bool mentions(json_t *data, struct arena *a, struct domain_event *out, struct err *err)
 {
-    if (!status(data, a, out, err))
-        return false;
-    out->actor_id = out->status_account_id;
-    json_t *acct = json_object_get(json_object_get(data, "status"), "account");
-    char *text = json_dumps(acct, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    out->actor_json = arena_strdup(a, text);
-    free(text);
     json_t *m = json_object_get(data, "mentioned_account_ids");
+    if (!m && out->kind == DOMAIN_STATUS_DELETED)
+        return true; /* status.deleted had no mentions at first (docs/events.md) */
     if (!json_is_array(m) || json_array_size(m) > 10000) {
         err_set(err, ERR_INVALID, "data: mentioned_account_ids missing or not an array");
         return false;
@@ -86,6 +82,20 @@ static bool status_created(json_t *data, struct arena *a, struct domain_event *o
     }
     out->mentions = ids;
     out->nmentions = json_array_size(m);
+    return true;
+}
+
+static bool status_created(json_t *data, struct arena *a, struct domain_event *out, struct err *err)
+{
+    if (!status(data, a, out, err))
+        return false;
+    out->actor_id = out->status_account_id;
+    json_t *acct = json_object_get(json_object_get(data, "status"), "account");
+    char *text = json_dumps(acct, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    out->actor_json = arena_strdup(a, text);
+    free(text);
+    if (!mentions(data, a, out, err))
+        return false;
     json_t *r = json_object_get(data, "in_reply_to_account_id");
     if (r && !json_is_null(r) &&
         !id_field(data, "in_reply_to_account_id", &out->in_reply_to_account_id, err))
@@ -125,10 +135,17 @@ static int decode(void *ctx, const struct event *e, struct arena *a, struct doma
     case DOMAIN_STATUS_CREATED:
         ok = status_created(d, a, out, err);
         break;
-    case DOMAIN_STATUS_DELETED:
+    case DOMAIN_STATUS_DELETED: {
+        /* visibility and mentions decide who is told (streaming); an event without the
+         * visibility reaches the author only. */
+        json_t *v = json_object_get(d, "visibility");
         ok = id_field(d, "status_id", &out->status_id, err) &&
-             id_field(d, "account_id", &out->actor_id, err);
+             id_field(d, "account_id", &out->actor_id, err) && mentions(d, a, out, err);
+        if (ok && v &&
+            !(json_is_string(v) && visibility_parse(json_string_value(v), &out->visibility)))
+            ok = !err_set(err, ERR_INVALID, "data: \"visibility\" is not a visibility");
         break;
+    }
     case DOMAIN_FAVOURITE_CREATED:
         ok = entity(d, "account", a, &out->actor_id, &out->actor_json, NULL, err) &&
              status(d, a, out, err);

@@ -168,7 +168,10 @@ static int notification_store_mem_apply_batch(void *ctx, const struct batch_item
             r.dead++;
             continue;
         }
-        if (has_id(s->processed, s->nprocessed, it->event_id)) {
+        bool dup = has_id(s->processed, s->nprocessed, it->event_id);
+        if (it->duplicate)
+            *it->duplicate = dup;
+        if (dup) {
             r.duplicates++;
             continue;
         }

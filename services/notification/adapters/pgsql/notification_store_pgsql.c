@@ -65,52 +65,52 @@ static const char SQL_REVOKED[] = "SELECT 1 FROM revoked_tokens WHERE jti = $1::
 static const char SQL_DEAD_LIST[] = "SELECT id, event_id, text, reason, created_at "
                                     "FROM dead_letters ORDER BY id DESC LIMIT $1::integer";
 
-static int exec(struct notif_pgsql *db, const char *sql, const struct notif_pgsql_params *p,
+static int exec(struct pgsql_db *db, const char *sql, const struct pgsql_params *p,
                 const char *what, size_t *changes, struct err *err)
 {
     int64_t ch = 0;
-    int rc = notif_pgsql_query(db, sql, p, NULL, &ch, what, err);
+    int rc = pgsql_db_query(db, sql, p, NULL, &ch, what, err);
     if (rc == 0 && changes)
         *changes += (size_t)ch;
     return rc;
 }
 
-static int exec_ids(struct notif_pgsql *db, const char *sql, const int64_t *v, int n,
-                    const char *what, size_t *changes, struct err *err)
+static int exec_ids(struct pgsql_db *db, const char *sql, const int64_t *v, int n, const char *what,
+                    size_t *changes, struct err *err)
 {
     int64_t ch = 0;
-    int rc = notif_pgsql_query_ids(db, sql, v, n, NULL, &ch, what, err);
+    int rc = pgsql_db_query_ids(db, sql, v, n, NULL, &ch, what, err);
     if (rc == 0 && changes)
         *changes += (size_t)ch;
     return rc;
 }
 
-static int insert_notification(struct notif_pgsql *db, const struct batch_item *it, size_t k,
+static int insert_notification(struct pgsql_db *db, const struct batch_item *it, size_t k,
                                size_t *created, struct err *err)
 {
     const struct notification_new *c = &it->changes->creates[k];
-    struct notif_pgsql_params p = {0};
-    notif_pgsql_params_int64(&p, (int64_t)it->notification_ids[k]);
-    notif_pgsql_params_int64(&p, (int64_t)c->type);
-    notif_pgsql_params_int64(&p, (int64_t)c->recipient_id);
-    notif_pgsql_params_int64(&p, (int64_t)c->account_id);
-    notif_pgsql_params_text(&p, c->account_json ? c->account_json : "{}");
-    notif_pgsql_params_int64(&p, (int64_t)c->status_id);
-    notif_pgsql_params_text(&p, c->status_json); /* NULL -> '' -> NULLIF -> NULL */
-    notif_pgsql_params_int64(&p, (int64_t)it->event_id);
-    notif_pgsql_params_text(&p, c->cause);
-    notif_pgsql_params_int64(&p, it->occurred_at_ms);
+    struct pgsql_params p = {0};
+    pgsql_params_int64(&p, (int64_t)it->notification_ids[k]);
+    pgsql_params_int64(&p, (int64_t)c->type);
+    pgsql_params_int64(&p, (int64_t)c->recipient_id);
+    pgsql_params_int64(&p, (int64_t)c->account_id);
+    pgsql_params_text(&p, c->account_json ? c->account_json : "{}");
+    pgsql_params_int64(&p, (int64_t)c->status_id);
+    pgsql_params_text(&p, c->status_json); /* NULL -> '' -> NULLIF -> NULL */
+    pgsql_params_int64(&p, (int64_t)it->event_id);
+    pgsql_params_text(&p, c->cause);
+    pgsql_params_int64(&p, it->occurred_at_ms);
     return exec(db, SQL_INSERT, &p, "insert notification", created, err);
 }
 
-static int apply_changes(struct notif_pgsql *db, const struct batch_item *it, int64_t now,
+static int apply_changes(struct pgsql_db *db, const struct batch_item *it, int64_t now,
                          struct batch_result *r, struct err *err)
 {
     const struct event_changes *ch = it->changes;
     int rc = 0;
     for (size_t i = 0; i < ch->nremove_causes && rc == 0; i++) {
-        struct notif_pgsql_params p = {0};
-        notif_pgsql_params_text(&p, ch->remove_causes[i]);
+        struct pgsql_params p = {0};
+        pgsql_params_text(&p, ch->remove_causes[i]);
         rc = exec(db, SQL_REMOVE_CAUSE, &p, "remove notifications", &r->removed, err);
     }
     if (rc == 0 && ch->remove_status_id)
@@ -119,10 +119,10 @@ static int apply_changes(struct notif_pgsql *db, const struct batch_item *it, in
     for (size_t k = 0; k < ch->ncreates && rc == 0; k++)
         rc = insert_notification(db, it, k, &r->created, err);
     if (rc == 0 && ch->account_id) {
-        struct notif_pgsql_params p = {0};
-        notif_pgsql_params_int64(&p, (int64_t)ch->account_id);
-        notif_pgsql_params_text(&p, ch->account_json);
-        notif_pgsql_params_int64(&p, now);
+        struct pgsql_params p = {0};
+        pgsql_params_int64(&p, (int64_t)ch->account_id);
+        pgsql_params_text(&p, ch->account_json);
+        pgsql_params_int64(&p, now);
         rc = exec(db, SQL_ACCOUNT, &p, "upsert account", NULL, err);
     }
     int64_t pair[2] = {(int64_t)ch->followee_id, (int64_t)ch->follower_id};
@@ -136,7 +136,7 @@ static int apply_changes(struct notif_pgsql *db, const struct batch_item *it, in
     return rc;
 }
 
-static int apply_items(struct notif_pgsql *db, const struct batch_item *items, size_t n,
+static int apply_items(struct pgsql_db *db, const struct batch_item *items, size_t n,
                        const struct consumer_cursor *cursor, int64_t now, struct batch_result *r,
                        struct err *err)
 {
@@ -144,12 +144,12 @@ static int apply_items(struct notif_pgsql *db, const struct batch_item *items, s
     for (size_t i = 0; i < n && rc == 0; i++) {
         const struct batch_item *it = &items[i];
         if (!it->changes) {
-            struct notif_pgsql_params p = {0};
-            notif_pgsql_params_int64(&p, (int64_t)it->dead_id);
-            notif_pgsql_params_int64(&p, (int64_t)it->event_id);
-            notif_pgsql_params_text(&p, it->dead_text);
-            notif_pgsql_params_text(&p, it->dead_reason);
-            notif_pgsql_params_int64(&p, now);
+            struct pgsql_params p = {0};
+            pgsql_params_int64(&p, (int64_t)it->dead_id);
+            pgsql_params_int64(&p, (int64_t)it->event_id);
+            pgsql_params_text(&p, it->dead_text);
+            pgsql_params_text(&p, it->dead_reason);
+            pgsql_params_int64(&p, now);
             rc = exec(db, SQL_DEAD, &p, "insert dead letter", NULL, err);
             r->dead += rc == 0;
             continue;
@@ -157,16 +157,18 @@ static int apply_items(struct notif_pgsql *db, const struct batch_item *items, s
         size_t fresh = 0;
         rc = exec_ids(db, SQL_PROCESSED, (int64_t[]){(int64_t)it->event_id, now}, 2,
                       "mark event processed", &fresh, err);
+        if (rc == 0 && it->duplicate)
+            *it->duplicate = !fresh;
         if (rc == 0 && !fresh)
             r->duplicates++;
         else if (rc == 0)
             rc = apply_changes(db, it, now, r, err);
     }
     if (rc == 0 && cursor) {
-        struct notif_pgsql_params p = {0};
-        notif_pgsql_params_text(&p, cursor->source);
-        notif_pgsql_params_int64(&p, cursor->position);
-        notif_pgsql_params_int64(&p, now);
+        struct pgsql_params p = {0};
+        pgsql_params_text(&p, cursor->source);
+        pgsql_params_int64(&p, cursor->position);
+        pgsql_params_int64(&p, now);
         rc = exec(db, SQL_CURSOR_SET, &p, "store cursor", NULL, err);
     }
     return rc;
@@ -178,11 +180,11 @@ static int notification_store_pgsql_apply_batch(void *ctx, const struct batch_it
                                                 struct err *err)
 {
     struct batch_result r = {0};
-    int rc = notif_pgsql_begin(ctx, err);
+    int rc = pgsql_db_begin(ctx, err);
     if (rc)
         return rc;
     rc = apply_items(ctx, items, n, cursor, now_ms, &r, err);
-    rc = notif_pgsql_finish(ctx, rc, err);
+    rc = pgsql_db_finish(ctx, rc, err);
     if (rc == 0 && res)
         *res = r;
     return rc;
@@ -191,42 +193,42 @@ static int notification_store_pgsql_apply_batch(void *ctx, const struct batch_it
 static int notification_store_pgsql_cursor_get(void *ctx, const char *source, int64_t *out,
                                                struct err *err)
 {
-    struct notif_pgsql_params p = {0};
+    struct pgsql_params p = {0};
     struct pg_result *r;
     *out = 0;
-    notif_pgsql_params_text(&p, source);
-    int rc = notif_pgsql_query(ctx, SQL_CURSOR_GET, &p, &r, NULL, "cursor", err);
+    pgsql_params_text(&p, source);
+    int rc = pgsql_db_query(ctx, SQL_CURSOR_GET, &p, &r, NULL, "cursor", err);
     if (rc)
         return rc;
-    if (notif_pgsql_ntuples(r) > 0)
-        *out = notif_pgsql_int64(r, 0, 0);
-    notif_pgsql_clear(r);
+    if (pgsql_ntuples(r) > 0)
+        *out = pgsql_int64(r, 0, 0);
+    pgsql_db_clear(r);
     return 0;
 }
 
-static void query_params(struct notif_pgsql_params *p, const struct notification_query *q)
+static void query_params(struct pgsql_params *p, const struct notification_query *q)
 {
     const struct notification_page *pg = &q->page;
-    notif_pgsql_params_int64(p, (int64_t)q->recipient_id);
-    notif_pgsql_params_int64(p, (int64_t)q->types);
-    notif_pgsql_params_int64(p, (int64_t)q->account_id);
-    notif_pgsql_params_int64(p, pg->max_id ? (int64_t)pg->max_id : INT64_MAX);
-    notif_pgsql_params_int64(p, (int64_t)(pg->since_id > pg->min_id ? pg->since_id : pg->min_id));
-    notif_pgsql_params_int64(p, pg->limit);
+    pgsql_params_int64(p, (int64_t)q->recipient_id);
+    pgsql_params_int64(p, (int64_t)q->types);
+    pgsql_params_int64(p, (int64_t)q->account_id);
+    pgsql_params_int64(p, pg->max_id ? (int64_t)pg->max_id : INT64_MAX);
+    pgsql_params_int64(p, (int64_t)(pg->since_id > pg->min_id ? pg->since_id : pg->min_id));
+    pgsql_params_int64(p, pg->limit);
 }
 
 static void row(struct pg_result *r, int i, struct arena *a, struct notification *n)
 {
-    n->id = (uint64_t)notif_pgsql_int64(r, i, 0);
-    n->type = (enum notification_type)notif_pgsql_int64(r, i, 1);
-    n->recipient_id = (uint64_t)notif_pgsql_int64(r, i, 2);
-    n->account_id = (uint64_t)notif_pgsql_int64(r, i, 3);
-    n->account_json = notif_pgsql_text(r, i, 4, a);
-    n->status_id = (uint64_t)notif_pgsql_int64(r, i, 5);
-    n->status_json = notif_pgsql_isnull(r, i, 6) ? NULL : notif_pgsql_text(r, i, 6, a);
-    n->event_id = (uint64_t)notif_pgsql_int64(r, i, 7);
-    n->cause = notif_pgsql_text(r, i, 8, a);
-    n->created_at_ms = notif_pgsql_int64(r, i, 9);
+    n->id = (uint64_t)pgsql_int64(r, i, 0);
+    n->type = (enum notification_type)pgsql_int64(r, i, 1);
+    n->recipient_id = (uint64_t)pgsql_int64(r, i, 2);
+    n->account_id = (uint64_t)pgsql_int64(r, i, 3);
+    n->account_json = pgsql_text(r, i, 4, a);
+    n->status_id = (uint64_t)pgsql_int64(r, i, 5);
+    n->status_json = pgsql_isnull(r, i, 6) ? NULL : pgsql_text(r, i, 6, a);
+    n->event_id = (uint64_t)pgsql_int64(r, i, 7);
+    n->cause = pgsql_text(r, i, 8, a);
+    n->created_at_ms = pgsql_int64(r, i, 9);
 }
 
 static int notification_store_pgsql_list(void *ctx, const struct notification_query *q,
@@ -234,34 +236,34 @@ static int notification_store_pgsql_list(void *ctx, const struct notification_qu
                                          struct err *err)
 {
     bool oldest = q->page.min_id != 0; /* the page right after min_id */
-    struct notif_pgsql_params p = {0};
+    struct pgsql_params p = {0};
     struct pg_result *r;
     out->n = 0;
     out->items = arena_calloc(a, (size_t)q->page.limit + 1, sizeof(*out->items));
     query_params(&p, q);
-    int rc = notif_pgsql_query(ctx, oldest ? SQL_LIST_OLDEST : SQL_LIST_NEWEST, &p, &r, NULL,
-                               "list notifications", err);
+    int rc = pgsql_db_query(ctx, oldest ? SQL_LIST_OLDEST : SQL_LIST_NEWEST, &p, &r, NULL,
+                            "list notifications", err);
     if (rc)
         return rc;
-    int rows = notif_pgsql_ntuples(r);
+    int rows = pgsql_ntuples(r);
     for (int i = 0; i < rows && out->n < (size_t)q->page.limit; i++)
         row(r, oldest ? rows - 1 - i : i, a, &out->items[out->n++]);
-    notif_pgsql_clear(r);
+    pgsql_db_clear(r);
     return 0;
 }
 
 static int notification_store_pgsql_count(void *ctx, const struct notification_query *q,
                                           int64_t *out, struct err *err)
 {
-    struct notif_pgsql_params p = {0};
+    struct pgsql_params p = {0};
     struct pg_result *r;
     query_params(&p, q);
-    int rc = notif_pgsql_query_row(ctx, SQL_COUNT, &p, &r, "count notifications", err);
+    int rc = pgsql_db_query_row(ctx, SQL_COUNT, &p, &r, "count notifications", err);
     *out = 0;
     if (rc)
         return rc;
-    *out = notif_pgsql_int64(r, 0, 0);
-    notif_pgsql_clear(r);
+    *out = pgsql_int64(r, 0, 0);
+    pgsql_db_clear(r);
     return 0;
 }
 
@@ -269,14 +271,14 @@ static int notification_store_pgsql_get(void *ctx, uint64_t recipient_id, uint64
                                         struct arena *a, struct notification *out, struct err *err)
 {
     struct pg_result *r;
-    struct notif_pgsql_params p = {0};
-    notif_pgsql_params_int64(&p, (int64_t)recipient_id);
-    notif_pgsql_params_int64(&p, (int64_t)id);
-    int rc = notif_pgsql_query_row(ctx, SQL_GET, &p, &r, "notification", err);
+    struct pgsql_params p = {0};
+    pgsql_params_int64(&p, (int64_t)recipient_id);
+    pgsql_params_int64(&p, (int64_t)id);
+    int rc = pgsql_db_query_row(ctx, SQL_GET, &p, &r, "notification", err);
     if (rc)
         return rc;
     row(r, 0, a, out);
-    notif_pgsql_clear(r);
+    pgsql_db_clear(r);
     return 0;
 }
 
@@ -300,9 +302,9 @@ static int notification_store_pgsql_clear(void *ctx, uint64_t recipient_id, stru
 static void marker_row(struct pg_result *r, enum marker_timeline t, struct marker *out)
 {
     out->timeline = t;
-    out->last_read_id = (uint64_t)notif_pgsql_int64(r, 0, 0);
-    out->version = notif_pgsql_int64(r, 0, 1);
-    out->updated_at_ms = notif_pgsql_int64(r, 0, 2);
+    out->last_read_id = (uint64_t)pgsql_int64(r, 0, 0);
+    out->version = pgsql_int64(r, 0, 1);
+    out->updated_at_ms = pgsql_int64(r, 0, 2);
 }
 
 static int notification_store_pgsql_marker_get(void *ctx, uint64_t account_id,
@@ -310,14 +312,14 @@ static int notification_store_pgsql_marker_get(void *ctx, uint64_t account_id,
                                                struct err *err)
 {
     struct pg_result *r;
-    struct notif_pgsql_params p = {0};
-    notif_pgsql_params_int64(&p, (int64_t)account_id);
-    notif_pgsql_params_int64(&p, timeline);
-    int rc = notif_pgsql_query_row(ctx, SQL_MARKER_GET, &p, &r, "marker", err);
+    struct pgsql_params p = {0};
+    pgsql_params_int64(&p, (int64_t)account_id);
+    pgsql_params_int64(&p, timeline);
+    int rc = pgsql_db_query_row(ctx, SQL_MARKER_GET, &p, &r, "marker", err);
     if (rc)
         return rc;
     marker_row(r, timeline, out);
-    notif_pgsql_clear(r);
+    pgsql_db_clear(r);
     return 0;
 }
 
@@ -326,16 +328,16 @@ static int notification_store_pgsql_marker_set(void *ctx, uint64_t account_id,
                                                int64_t now_ms, struct marker *out, struct err *err)
 {
     struct pg_result *r;
-    struct notif_pgsql_params p = {0};
-    notif_pgsql_params_int64(&p, (int64_t)account_id);
-    notif_pgsql_params_int64(&p, timeline);
-    notif_pgsql_params_int64(&p, (int64_t)last_read_id);
-    notif_pgsql_params_int64(&p, now_ms);
-    int rc = notif_pgsql_query_row(ctx, SQL_MARKER_SET, &p, &r, "set marker", err);
+    struct pgsql_params p = {0};
+    pgsql_params_int64(&p, (int64_t)account_id);
+    pgsql_params_int64(&p, timeline);
+    pgsql_params_int64(&p, (int64_t)last_read_id);
+    pgsql_params_int64(&p, now_ms);
+    int rc = pgsql_db_query_row(ctx, SQL_MARKER_SET, &p, &r, "set marker", err);
     if (rc)
         return rc;
     marker_row(r, timeline, out);
-    notif_pgsql_clear(r);
+    pgsql_db_clear(r);
     return 0;
 }
 
@@ -343,14 +345,14 @@ static int notification_store_pgsql_account_get(void *ctx, uint64_t id, struct a
                                                 const char **json, struct err *err)
 {
     struct pg_result *r;
-    struct notif_pgsql_params p = {0};
+    struct pgsql_params p = {0};
     *json = NULL;
-    notif_pgsql_params_int64(&p, (int64_t)id);
-    int rc = notif_pgsql_query_row(ctx, SQL_ACCOUNT_GET, &p, &r, "account", err);
+    pgsql_params_int64(&p, (int64_t)id);
+    int rc = pgsql_db_query_row(ctx, SQL_ACCOUNT_GET, &p, &r, "account", err);
     if (rc)
         return rc;
-    *json = notif_pgsql_text(r, 0, 0, a);
-    notif_pgsql_clear(r);
+    *json = pgsql_text(r, 0, 0, a);
+    pgsql_db_clear(r);
     return 0;
 }
 
@@ -359,17 +361,17 @@ static int notification_store_pgsql_followers(void *ctx, uint64_t account_id, st
 {
     struct pg_result *r;
     *n = 0;
-    int rc = notif_pgsql_query_ids(ctx, SQL_FOLLOWERS, (int64_t[]){(int64_t)account_id}, 1, &r,
-                                   NULL, "followers", err);
+    int rc = pgsql_db_query_ids(ctx, SQL_FOLLOWERS, (int64_t[]){(int64_t)account_id}, 1, &r, NULL,
+                                "followers", err);
     if (rc) {
         *out = arena_calloc(a, 1, sizeof(**out));
         return rc;
     }
-    int rows = notif_pgsql_ntuples(r);
+    int rows = pgsql_ntuples(r);
     *out = arena_calloc(a, (size_t)rows + 1, sizeof(**out));
     for (int i = 0; i < rows; i++)
-        (*out)[(*n)++] = (uint64_t)notif_pgsql_int64(r, i, 0);
-    notif_pgsql_clear(r);
+        (*out)[(*n)++] = (uint64_t)pgsql_int64(r, i, 0);
+    pgsql_db_clear(r);
     return 0;
 }
 
@@ -378,12 +380,12 @@ static int notification_store_pgsql_token_revoked(void *ctx, uint64_t jti, bool 
 {
     struct pg_result *r;
     *out = false;
-    int rc = notif_pgsql_query_ids(ctx, SQL_REVOKED, (int64_t[]){(int64_t)jti}, 1, &r, NULL,
-                                   "revoked token", err);
+    int rc = pgsql_db_query_ids(ctx, SQL_REVOKED, (int64_t[]){(int64_t)jti}, 1, &r, NULL,
+                                "revoked token", err);
     if (rc)
         return rc;
-    *out = notif_pgsql_ntuples(r) > 0;
-    notif_pgsql_clear(r);
+    *out = pgsql_ntuples(r) > 0;
+    pgsql_db_clear(r);
     return 0;
 }
 
@@ -394,25 +396,25 @@ static int notification_store_pgsql_dead_letters(void *ctx, int limit, struct ar
     struct pg_result *r;
     *n = 0;
     *out = arena_calloc(a, (size_t)limit + 1, sizeof(**out));
-    int rc = notif_pgsql_query_ids(ctx, SQL_DEAD_LIST, (int64_t[]){limit}, 1, &r, NULL,
-                                   "dead letters", err);
+    int rc = pgsql_db_query_ids(ctx, SQL_DEAD_LIST, (int64_t[]){limit}, 1, &r, NULL, "dead letters",
+                                err);
     if (rc)
         return rc;
-    for (int i = 0; i < notif_pgsql_ntuples(r) && *n < (size_t)limit; i++) {
+    for (int i = 0; i < pgsql_ntuples(r) && *n < (size_t)limit; i++) {
         struct dead_letter *d = &(*out)[(*n)++];
-        d->id = notif_pgsql_int64(r, i, 0);
-        d->event_id = (uint64_t)notif_pgsql_int64(r, i, 1);
-        d->text = notif_pgsql_text(r, i, 2, a);
-        d->reason = notif_pgsql_text(r, i, 3, a);
-        d->created_at_ms = notif_pgsql_int64(r, i, 4);
+        d->id = pgsql_int64(r, i, 0);
+        d->event_id = (uint64_t)pgsql_int64(r, i, 1);
+        d->text = pgsql_text(r, i, 2, a);
+        d->reason = pgsql_text(r, i, 3, a);
+        d->created_at_ms = pgsql_int64(r, i, 4);
     }
-    notif_pgsql_clear(r);
+    pgsql_db_clear(r);
     return 0;
 }
 
 static int notification_store_pgsql_ping(void *ctx, struct err *err)
 {
-    return notif_pgsql_ping(ctx, err);
+    return pgsql_db_ping(ctx, err);
 }
 
 static void notification_store_pgsql_close(void *ctx)
@@ -430,7 +432,7 @@ static const struct notification_store_ops ops = {
     notification_store_pgsql_dead_letters, notification_store_pgsql_ping,
     notification_store_pgsql_close};
 
-struct notification_store notification_store_pgsql(struct notif_pgsql *db)
+struct notification_store notification_store_pgsql(struct pgsql_db *db)
 {
     return (struct notification_store){&ops, db};
 }

@@ -6,7 +6,7 @@
 #include "services/notification/adapters/pgsql/notif_pgsql.h"
 #include "services/notification/ports/notification_store.h"
 
-/* db must outlive the store; its close() does nothing (notif_pgsql_close frees). */
-struct notification_store notification_store_pgsql(struct notif_pgsql *db);
+/* db must outlive the store; its close() does nothing (pgsql_db_close frees). */
+struct notification_store notification_store_pgsql(struct pgsql_db *db);
 
 #endif

@@ -62,68 +62,68 @@ static const char SQL_DEAD_LIST[] = "SELECT id, event_id, text, reason, created_
                                     "FROM dead_letters ORDER BY id DESC LIMIT ?1";
 
 /* Runs sql with the int64 values v bound to ?1... and adds the rows it changed to *changes. */
-static int exec(struct notif_sqlite *db, const char *sql, const int64_t *v, int n, const char *what,
+static int exec(struct sqlite_db *db, const char *sql, const int64_t *v, int n, const char *what,
                 size_t *changes, struct err *err)
 {
     int ch = 0;
-    int rc = notif_sqlite_exec_ids(db, sql, v, n, what, &ch, err);
+    int rc = sqlite_db_exec_ids(db, sql, v, n, what, &ch, err);
     if (rc == 0 && changes)
         *changes += (size_t)ch;
     return rc;
 }
 
-static int insert_dead(struct notif_sqlite *db, const struct batch_item *it, int64_t now,
+static int insert_dead(struct sqlite_db *db, const struct batch_item *it, int64_t now,
                        struct err *err)
 {
     sqlite3_stmt *st;
-    int rc = notif_sqlite_stmt(db, SQL_DEAD, &st, err);
+    int rc = sqlite_db_stmt(db, SQL_DEAD, &st, err);
     if (rc)
         return rc;
-    notif_sqlite_bind_int64(st, 1, (int64_t)it->dead_id);
-    notif_sqlite_bind_int64(st, 2, (int64_t)it->event_id);
+    sqlite_db_bind_int64(st, 1, (int64_t)it->dead_id);
+    sqlite_db_bind_int64(st, 2, (int64_t)it->event_id);
     ASSERT(sqlite3_bind_text(st, 3, it->dead_text, (int)it->dead_len, SQLITE_STATIC) == SQLITE_OK);
-    notif_sqlite_bind_text(st, 4, it->dead_reason);
-    notif_sqlite_bind_int64(st, 5, now);
-    return notif_sqlite_step_done(st, "insert dead letter", NULL, err);
+    sqlite_db_bind_text(st, 4, it->dead_reason);
+    sqlite_db_bind_int64(st, 5, now);
+    return sqlite_db_step_done(st, "insert dead letter", NULL, err);
 }
 
-static int insert_notification(struct notif_sqlite *db, const struct batch_item *it, size_t k,
+static int insert_notification(struct sqlite_db *db, const struct batch_item *it, size_t k,
                                size_t *created, struct err *err)
 {
     const struct notification_new *c = &it->changes->creates[k];
     sqlite3_stmt *st;
-    int rc = notif_sqlite_stmt(db, SQL_INSERT, &st, err);
+    int rc = sqlite_db_stmt(db, SQL_INSERT, &st, err);
     if (rc)
         return rc;
-    notif_sqlite_bind_int64(st, 1, (int64_t)it->notification_ids[k]);
-    notif_sqlite_bind_int64(st, 2, (int64_t)c->type);
-    notif_sqlite_bind_int64(st, 3, (int64_t)c->recipient_id);
-    notif_sqlite_bind_int64(st, 4, (int64_t)c->account_id);
-    notif_sqlite_bind_text(st, 5, c->account_json ? c->account_json : "{}");
-    notif_sqlite_bind_int64(st, 6, (int64_t)c->status_id);
+    sqlite_db_bind_int64(st, 1, (int64_t)it->notification_ids[k]);
+    sqlite_db_bind_int64(st, 2, (int64_t)c->type);
+    sqlite_db_bind_int64(st, 3, (int64_t)c->recipient_id);
+    sqlite_db_bind_int64(st, 4, (int64_t)c->account_id);
+    sqlite_db_bind_text(st, 5, c->account_json ? c->account_json : "{}");
+    sqlite_db_bind_int64(st, 6, (int64_t)c->status_id);
     if (c->status_json)
-        notif_sqlite_bind_text(st, 7, c->status_json);
-    notif_sqlite_bind_int64(st, 8, (int64_t)it->event_id);
-    notif_sqlite_bind_text(st, 9, c->cause);
-    notif_sqlite_bind_int64(st, 10, it->occurred_at_ms);
+        sqlite_db_bind_text(st, 7, c->status_json);
+    sqlite_db_bind_int64(st, 8, (int64_t)it->event_id);
+    sqlite_db_bind_text(st, 9, c->cause);
+    sqlite_db_bind_int64(st, 10, it->occurred_at_ms);
     int ch = 0;
-    rc = notif_sqlite_step_done(st, "insert notification", &ch, err);
+    rc = sqlite_db_step_done(st, "insert notification", &ch, err);
     *created += (size_t)ch;
     return rc;
 }
 
-static int apply_changes(struct notif_sqlite *db, const struct batch_item *it, int64_t now,
+static int apply_changes(struct sqlite_db *db, const struct batch_item *it, int64_t now,
                          struct batch_result *r, struct err *err)
 {
     const struct event_changes *ch = it->changes;
     int rc = 0;
     for (size_t i = 0; i < ch->nremove_causes && rc == 0; i++) {
         sqlite3_stmt *st;
-        rc = notif_sqlite_stmt(db, SQL_REMOVE_CAUSE, &st, err);
+        rc = sqlite_db_stmt(db, SQL_REMOVE_CAUSE, &st, err);
         if (rc == 0) {
             int n = 0;
-            notif_sqlite_bind_text(st, 1, ch->remove_causes[i]);
-            rc = notif_sqlite_step_done(st, "remove notifications", &n, err);
+            sqlite_db_bind_text(st, 1, ch->remove_causes[i]);
+            rc = sqlite_db_step_done(st, "remove notifications", &n, err);
             r->removed += (size_t)n;
         }
     }
@@ -134,12 +134,12 @@ static int apply_changes(struct notif_sqlite *db, const struct batch_item *it, i
         rc = insert_notification(db, it, k, &r->created, err);
     if (rc == 0 && ch->account_id) {
         sqlite3_stmt *st;
-        rc = notif_sqlite_stmt(db, SQL_ACCOUNT, &st, err);
+        rc = sqlite_db_stmt(db, SQL_ACCOUNT, &st, err);
         if (rc == 0) {
-            notif_sqlite_bind_int64(st, 1, (int64_t)ch->account_id);
-            notif_sqlite_bind_text(st, 2, ch->account_json);
-            notif_sqlite_bind_int64(st, 3, now);
-            rc = notif_sqlite_step_done(st, "upsert account", NULL, err);
+            sqlite_db_bind_int64(st, 1, (int64_t)ch->account_id);
+            sqlite_db_bind_text(st, 2, ch->account_json);
+            sqlite_db_bind_int64(st, 3, now);
+            rc = sqlite_db_step_done(st, "upsert account", NULL, err);
         }
     }
     int64_t pair[2] = {(int64_t)ch->followee_id, (int64_t)ch->follower_id};
@@ -153,7 +153,7 @@ static int apply_changes(struct notif_sqlite *db, const struct batch_item *it, i
     return rc;
 }
 
-static int apply_items(struct notif_sqlite *db, const struct batch_item *items, size_t n,
+static int apply_items(struct sqlite_db *db, const struct batch_item *items, size_t n,
                        const struct consumer_cursor *cursor, int64_t now, struct batch_result *r,
                        struct err *err)
 {
@@ -168,6 +168,8 @@ static int apply_items(struct notif_sqlite *db, const struct batch_item *items, 
         size_t fresh = 0;
         rc = exec(db, SQL_PROCESSED, (int64_t[]){(int64_t)it->event_id, now}, 2,
                   "mark event processed", &fresh, err);
+        if (rc == 0 && it->duplicate)
+            *it->duplicate = !fresh;
         if (rc == 0 && !fresh)
             r->duplicates++;
         else if (rc == 0)
@@ -175,12 +177,12 @@ static int apply_items(struct notif_sqlite *db, const struct batch_item *items, 
     }
     if (rc == 0 && cursor) {
         sqlite3_stmt *st;
-        rc = notif_sqlite_stmt(db, SQL_CURSOR_SET, &st, err);
+        rc = sqlite_db_stmt(db, SQL_CURSOR_SET, &st, err);
         if (rc == 0) {
-            notif_sqlite_bind_text(st, 1, cursor->source);
-            notif_sqlite_bind_int64(st, 2, cursor->position);
-            notif_sqlite_bind_int64(st, 3, now);
-            rc = notif_sqlite_step_done(st, "store cursor", NULL, err);
+            sqlite_db_bind_text(st, 1, cursor->source);
+            sqlite_db_bind_int64(st, 2, cursor->position);
+            sqlite_db_bind_int64(st, 3, now);
+            rc = sqlite_db_step_done(st, "store cursor", NULL, err);
         }
     }
     return rc;
@@ -192,11 +194,11 @@ static int notification_store_sqlite_apply_batch(void *ctx, const struct batch_i
                                                  struct err *err)
 {
     struct batch_result r = {0};
-    int rc = notif_sqlite_begin(ctx, "apply batch", err);
+    int rc = sqlite_db_begin(ctx, "apply batch", err);
     if (rc)
         return rc;
     rc = apply_items(ctx, items, n, cursor, now_ms, &r, err);
-    rc = notif_sqlite_finish(ctx, rc, "apply batch commit", err);
+    rc = sqlite_db_finish(ctx, rc, "apply batch commit", err);
     if (rc == 0 && res)
         *res = r;
     return rc;
@@ -207,14 +209,14 @@ static int notification_store_sqlite_cursor_get(void *ctx, const char *source, i
 {
     sqlite3_stmt *st;
     *out = 0;
-    int rc = notif_sqlite_stmt(ctx, SQL_CURSOR_GET, &st, err);
+    int rc = sqlite_db_stmt(ctx, SQL_CURSOR_GET, &st, err);
     if (rc)
         return rc;
-    notif_sqlite_bind_text(st, 1, source);
-    rc = notif_sqlite_step_row(st, "cursor", err);
+    sqlite_db_bind_text(st, 1, source);
+    rc = sqlite_db_step_row(st, "cursor", err);
     if (rc == 0)
         *out = sqlite3_column_int64(st, 0);
-    notif_sqlite_release(st);
+    sqlite_db_release(st);
     return rc == ERR_NOT_FOUND ? 0 : rc;
 }
 
@@ -222,12 +224,12 @@ static int notification_store_sqlite_cursor_get(void *ctx, const char *source, i
 static void bind_query(sqlite3_stmt *st, const struct notification_query *q)
 {
     const struct notification_page *p = &q->page;
-    notif_sqlite_bind_int64(st, 1, (int64_t)q->recipient_id);
-    notif_sqlite_bind_int64(st, 2, (int64_t)q->types);
-    notif_sqlite_bind_int64(st, 3, (int64_t)q->account_id);
-    notif_sqlite_bind_int64(st, 4, p->max_id ? (int64_t)p->max_id : INT64_MAX);
-    notif_sqlite_bind_int64(st, 5, (int64_t)(p->since_id > p->min_id ? p->since_id : p->min_id));
-    notif_sqlite_bind_int64(st, 6, p->limit);
+    sqlite_db_bind_int64(st, 1, (int64_t)q->recipient_id);
+    sqlite_db_bind_int64(st, 2, (int64_t)q->types);
+    sqlite_db_bind_int64(st, 3, (int64_t)q->account_id);
+    sqlite_db_bind_int64(st, 4, p->max_id ? (int64_t)p->max_id : INT64_MAX);
+    sqlite_db_bind_int64(st, 5, (int64_t)(p->since_id > p->min_id ? p->since_id : p->min_id));
+    sqlite_db_bind_int64(st, 6, p->limit);
 }
 
 static void row(sqlite3_stmt *st, struct arena *a, struct notification *n)
@@ -236,12 +238,12 @@ static void row(sqlite3_stmt *st, struct arena *a, struct notification *n)
     n->type = (enum notification_type)sqlite3_column_int(st, 1);
     n->recipient_id = (uint64_t)sqlite3_column_int64(st, 2);
     n->account_id = (uint64_t)sqlite3_column_int64(st, 3);
-    n->account_json = notif_sqlite_column_text(st, 4, a);
+    n->account_json = sqlite_db_column_text(st, 4, a);
     n->status_id = (uint64_t)sqlite3_column_int64(st, 5);
     n->status_json =
-        sqlite3_column_type(st, 6) == SQLITE_NULL ? NULL : notif_sqlite_column_text(st, 6, a);
+        sqlite3_column_type(st, 6) == SQLITE_NULL ? NULL : sqlite_db_column_text(st, 6, a);
     n->event_id = (uint64_t)sqlite3_column_int64(st, 7);
-    n->cause = notif_sqlite_column_text(st, 8, a);
+    n->cause = sqlite_db_column_text(st, 8, a);
     n->created_at_ms = sqlite3_column_int64(st, 9);
 }
 
@@ -253,7 +255,7 @@ static int notification_store_sqlite_list(void *ctx, const struct notification_q
     sqlite3_stmt *st;
     out->n = 0;
     out->items = arena_calloc(a, (size_t)q->page.limit + 1, sizeof(*out->items));
-    int rc = notif_sqlite_stmt(ctx, oldest ? SQL_LIST_OLDEST : SQL_LIST_NEWEST, &st, err);
+    int rc = sqlite_db_stmt(ctx, oldest ? SQL_LIST_OLDEST : SQL_LIST_NEWEST, &st, err);
     if (rc)
         return rc;
     bind_query(st, q);
@@ -261,8 +263,8 @@ static int notification_store_sqlite_list(void *ctx, const struct notification_q
     while ((src = sqlite3_step(st)) == SQLITE_ROW && out->n < (size_t)q->page.limit)
         row(st, a, &out->items[out->n++]);
     if (src != SQLITE_ROW && src != SQLITE_DONE)
-        rc = notif_sqlite_error(st, src, "list notifications", err);
-    notif_sqlite_release(st);
+        rc = sqlite_db_error(st, src, "list notifications", err);
+    sqlite_db_release(st);
     for (size_t i = 0; oldest && i < out->n / 2; i++) {
         struct notification t = out->items[i];
         out->items[i] = out->items[out->n - 1 - i];
@@ -275,13 +277,13 @@ static int notification_store_sqlite_count(void *ctx, const struct notification_
                                            int64_t *out, struct err *err)
 {
     sqlite3_stmt *st;
-    int rc = notif_sqlite_stmt(ctx, SQL_COUNT, &st, err);
+    int rc = sqlite_db_stmt(ctx, SQL_COUNT, &st, err);
     if (rc)
         return rc;
     bind_query(st, q);
-    rc = notif_sqlite_step_row(st, "count notifications", err);
+    rc = sqlite_db_step_row(st, "count notifications", err);
     *out = rc == 0 ? sqlite3_column_int64(st, 0) : 0;
-    notif_sqlite_release(st);
+    sqlite_db_release(st);
     return rc;
 }
 
@@ -289,15 +291,15 @@ static int notification_store_sqlite_get(void *ctx, uint64_t recipient_id, uint6
                                          struct arena *a, struct notification *out, struct err *err)
 {
     sqlite3_stmt *st;
-    int rc = notif_sqlite_stmt(ctx, SQL_GET, &st, err);
+    int rc = sqlite_db_stmt(ctx, SQL_GET, &st, err);
     if (rc)
         return rc;
-    notif_sqlite_bind_int64(st, 1, (int64_t)recipient_id);
-    notif_sqlite_bind_int64(st, 2, (int64_t)id);
-    rc = notif_sqlite_step_row(st, "notification", err);
+    sqlite_db_bind_int64(st, 1, (int64_t)recipient_id);
+    sqlite_db_bind_int64(st, 2, (int64_t)id);
+    rc = sqlite_db_step_row(st, "notification", err);
     if (rc == 0)
         row(st, a, out);
-    notif_sqlite_release(st);
+    sqlite_db_release(st);
     return rc;
 }
 
@@ -332,15 +334,15 @@ static int notification_store_sqlite_marker_get(void *ctx, uint64_t account_id,
                                                 struct err *err)
 {
     sqlite3_stmt *st;
-    int rc = notif_sqlite_stmt(ctx, SQL_MARKER_GET, &st, err);
+    int rc = sqlite_db_stmt(ctx, SQL_MARKER_GET, &st, err);
     if (rc)
         return rc;
-    notif_sqlite_bind_int64(st, 1, (int64_t)account_id);
-    notif_sqlite_bind_int64(st, 2, timeline);
-    rc = notif_sqlite_step_row(st, "marker", err);
+    sqlite_db_bind_int64(st, 1, (int64_t)account_id);
+    sqlite_db_bind_int64(st, 2, timeline);
+    rc = sqlite_db_step_row(st, "marker", err);
     if (rc == 0)
         marker_row(st, timeline, out);
-    notif_sqlite_release(st);
+    sqlite_db_release(st);
     return rc;
 }
 
@@ -350,22 +352,22 @@ static int notification_store_sqlite_marker_set(void *ctx, uint64_t account_id,
                                                 struct marker *out, struct err *err)
 {
     sqlite3_stmt *st;
-    int rc = notif_sqlite_stmt(ctx, SQL_MARKER_SET, &st, err);
+    int rc = sqlite_db_stmt(ctx, SQL_MARKER_SET, &st, err);
     if (rc)
         return rc;
-    notif_sqlite_bind_int64(st, 1, (int64_t)account_id);
-    notif_sqlite_bind_int64(st, 2, timeline);
-    notif_sqlite_bind_int64(st, 3, (int64_t)last_read_id);
-    notif_sqlite_bind_int64(st, 4, now_ms);
-    rc = notif_sqlite_step_row(st, "set marker", err);
+    sqlite_db_bind_int64(st, 1, (int64_t)account_id);
+    sqlite_db_bind_int64(st, 2, timeline);
+    sqlite_db_bind_int64(st, 3, (int64_t)last_read_id);
+    sqlite_db_bind_int64(st, 4, now_ms);
+    rc = sqlite_db_step_row(st, "set marker", err);
     if (rc == 0) {
         marker_row(st, timeline, out);
         /* RETURNING hands the row before the statement ends: finish it. */
         int src = sqlite3_step(st);
         if (src != SQLITE_DONE)
-            rc = notif_sqlite_error(st, src, "set marker", err);
+            rc = sqlite_db_error(st, src, "set marker", err);
     }
-    notif_sqlite_release(st);
+    sqlite_db_release(st);
     return rc;
 }
 
@@ -373,13 +375,13 @@ static int notification_store_sqlite_account_get(void *ctx, uint64_t id, struct 
                                                  const char **json, struct err *err)
 {
     sqlite3_stmt *st;
-    int rc = notif_sqlite_stmt(ctx, SQL_ACCOUNT_GET, &st, err);
+    int rc = sqlite_db_stmt(ctx, SQL_ACCOUNT_GET, &st, err);
     if (rc)
         return rc;
-    notif_sqlite_bind_int64(st, 1, (int64_t)id);
-    rc = notif_sqlite_step_row(st, "account", err);
-    *json = rc == 0 ? notif_sqlite_column_text(st, 0, a) : NULL;
-    notif_sqlite_release(st);
+    sqlite_db_bind_int64(st, 1, (int64_t)id);
+    rc = sqlite_db_step_row(st, "account", err);
+    *json = rc == 0 ? sqlite_db_column_text(st, 0, a) : NULL;
+    sqlite_db_release(st);
     return rc;
 }
 
@@ -390,10 +392,10 @@ static int notification_store_sqlite_followers(void *ctx, uint64_t account_id, s
     size_t cap = 16;
     *n = 0;
     *out = arena_alloc(a, cap * sizeof(**out));
-    int rc = notif_sqlite_stmt(ctx, SQL_FOLLOWERS, &st, err);
+    int rc = sqlite_db_stmt(ctx, SQL_FOLLOWERS, &st, err);
     if (rc)
         return rc;
-    notif_sqlite_bind_int64(st, 1, (int64_t)account_id);
+    sqlite_db_bind_int64(st, 1, (int64_t)account_id);
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         if (*n == cap) {
@@ -405,8 +407,8 @@ static int notification_store_sqlite_followers(void *ctx, uint64_t account_id, s
         (*out)[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
     }
     if (src != SQLITE_DONE)
-        rc = notif_sqlite_error(st, src, "followers", err);
-    notif_sqlite_release(st);
+        rc = sqlite_db_error(st, src, "followers", err);
+    sqlite_db_release(st);
     return rc;
 }
 
@@ -414,13 +416,13 @@ static int notification_store_sqlite_token_revoked(void *ctx, uint64_t jti, bool
                                                    struct err *err)
 {
     sqlite3_stmt *st;
-    int rc = notif_sqlite_stmt(ctx, SQL_REVOKED, &st, err);
+    int rc = sqlite_db_stmt(ctx, SQL_REVOKED, &st, err);
     if (rc)
         return rc;
-    notif_sqlite_bind_int64(st, 1, (int64_t)jti);
-    rc = notif_sqlite_step_row(st, "revoked token", err);
+    sqlite_db_bind_int64(st, 1, (int64_t)jti);
+    rc = sqlite_db_step_row(st, "revoked token", err);
     *out = rc == 0;
-    notif_sqlite_release(st);
+    sqlite_db_release(st);
     return rc == ERR_NOT_FOUND ? 0 : rc;
 }
 
@@ -431,28 +433,28 @@ static int notification_store_sqlite_dead_letters(void *ctx, int limit, struct a
     sqlite3_stmt *st;
     *n = 0;
     *out = arena_calloc(a, (size_t)limit + 1, sizeof(**out));
-    int rc = notif_sqlite_stmt(ctx, SQL_DEAD_LIST, &st, err);
+    int rc = sqlite_db_stmt(ctx, SQL_DEAD_LIST, &st, err);
     if (rc)
         return rc;
-    notif_sqlite_bind_int64(st, 1, limit);
+    sqlite_db_bind_int64(st, 1, limit);
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)limit) {
         struct dead_letter *d = &(*out)[(*n)++];
         d->id = sqlite3_column_int64(st, 0);
         d->event_id = (uint64_t)sqlite3_column_int64(st, 1);
-        d->text = notif_sqlite_column_text(st, 2, a);
-        d->reason = notif_sqlite_column_text(st, 3, a);
+        d->text = sqlite_db_column_text(st, 2, a);
+        d->reason = sqlite_db_column_text(st, 3, a);
         d->created_at_ms = sqlite3_column_int64(st, 4);
     }
     if (src != SQLITE_ROW && src != SQLITE_DONE)
-        rc = notif_sqlite_error(st, src, "dead letters", err);
-    notif_sqlite_release(st);
+        rc = sqlite_db_error(st, src, "dead letters", err);
+    sqlite_db_release(st);
     return rc;
 }
 
 static int notification_store_sqlite_ping(void *ctx, struct err *err)
 {
-    return notif_sqlite_ping(ctx, err);
+    return sqlite_db_ping(ctx, err);
 }
 
 static void notification_store_sqlite_close(void *ctx)
@@ -470,7 +472,7 @@ static const struct notification_store_ops ops = {
     notification_store_sqlite_dead_letters, notification_store_sqlite_ping,
     notification_store_sqlite_close};
 
-struct notification_store notification_store_sqlite(struct notif_sqlite *db)
+struct notification_store notification_store_sqlite(struct sqlite_db *db)
 {
     return (struct notification_store){&ops, db};
 }

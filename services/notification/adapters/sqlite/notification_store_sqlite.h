@@ -6,7 +6,7 @@
 #include "services/notification/adapters/sqlite/notif_sqlite.h"
 #include "services/notification/ports/notification_store.h"
 
-/* db must outlive the store; its close() does nothing (notif_sqlite_close frees). */
-struct notification_store notification_store_sqlite(struct notif_sqlite *db);
+/* db must outlive the store; its close() does nothing (sqlite_db_close frees). */
+struct notification_store notification_store_sqlite(struct sqlite_db *db);
 
 #endif
