@@ -9,7 +9,8 @@ run: setup build
 	@scripts/run
 
 # The Kafka profile: events through a local Apache Kafka (scripts/kafka) instead of the feed.
-run-kafka: setup build
+run-kafka: build
+	@scripts/setup --kafka
 	@scripts/run --kafka
 
 test:
