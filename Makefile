@@ -9,7 +9,7 @@ run: setup build
 	@scripts/run
 
 # The Kafka profile: events through a local Apache Kafka (scripts/kafka) instead of the feed.
-run-kafka: build
+run-kafka: setup build
 	@scripts/setup --kafka
 	@scripts/run --kafka
 
