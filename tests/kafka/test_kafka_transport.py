@@ -289,6 +289,24 @@ class KafkaFaultsTest(unittest.TestCase):
             time.sleep(1)
             self.assertEqual(metric(p.core, "threadly_outbox_relay_published_total"), 0)
             self.assertEqual(len(p.notes("erin")), 1)
+            # Sent rows, then unsent ones: killed again while the broker is unreachable, the
+            # restarted relay resumes exactly after the last sent row.
+            self.assertEqual(p.core.terminate(), 0)
+            p.core = c.svc = p.start_core(closed)
+            c.ok("erin", "POST", "/api/v1/accounts/%s/follow" % c.ids["finn"])
+            self.assertEqual(metric(p.core, "threadly_outbox_relay_lag_events"), 1)
+            p.core.kill()
+            p.core.terminate()
+            p.core = p.start_core(BOOTSTRAP)
+            notes = p.wait_notes("finn", 1)
+            self.assertEqual(wait_until(lambda: metric(
+                p.core, "threadly_outbox_relay_lag_events") == 0, 10), True)
+            time.sleep(1)
+            self.assertEqual(metric(p.core, "threadly_outbox_relay_published_total"), 1,
+                             "only the unsent row")
+            self.assertEqual([(n["type"], n["account"]["username"]) for n in p.notes("finn")],
+                             [("follow", "erin")])
+            self.assertEqual(len(p.notes("erin")), 1)
         finally:
             self.assertEqual(p.stop(), [0, 0], p.core.log_text()[-3000:])
 

@@ -182,6 +182,35 @@ out:
     return rc;
 }
 
+/* Where a starting relay resumes: the seq of the last sent row. The sent rows are always a
+ * prefix of the outbox (mark_sent marks every unsent row up to a seq, and seqs are given in
+ * commit order), so a binary search with one-row pages finds it in about log2(head) reads
+ * instead of a walk of every row. On a database error it stops with what it knows (every row
+ * up to the answer is sent; the round's skip of sent rows does the rest). */
+static uint64_t relay_resume_cursor(struct outbox_relay *r)
+{
+    uint64_t lo = 0, hi = 0; /* the answer is in [lo, hi] */
+    struct err err = {0};
+    if (outbox_store_head(r->store, &hi, &err) != 0)
+        return 0;
+    struct arena a;
+    arena_init(&a, 4096);
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo + 1) / 2;
+        struct outbox_row *row = NULL;
+        size_t n = 0;
+        arena_reset(&a);
+        if (outbox_store_list(r->store, mid - 1, 1, &a, &row, &n, &err) != 0)
+            break;
+        if (n == 1 && row->sent_at_ms != 0)
+            lo = row->seq < hi ? row->seq : hi; /* sent up to there at least */
+        else
+            hi = mid - 1; /* the first row at or after mid is unsent, or there is none */
+    }
+    arena_release(&a);
+    return lo;
+}
+
 static void *relay_main(void *arg)
 {
     struct outbox_relay *r = arg;
@@ -191,6 +220,9 @@ static void *relay_main(void *arg)
     int64_t last_ok = 0;
     log_printf(r->log, LOG_INFO, NULL, "outbox relay to kafka %s%s%s", r->bootstrap,
                r->prefix ? ", topic prefix " : "", r->prefix ? r->prefix : "");
+    atomic_store(&r->cursor, relay_resume_cursor(r));
+    log_printf(r->log, LOG_INFO, NULL, "outbox relay resumes after seq %" PRIu64,
+               (uint64_t)atomic_load(&r->cursor));
     while (!relay_stopping(r)) {
         struct err err = {0};
         struct relay_round rr = {.broker_fault = true};
