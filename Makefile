@@ -3,10 +3,15 @@ BUILD ?= build
 BUILD_ASAN ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: run test setup build build-asan unit check-format format check-layers bench bench-timelines bench-kafka clean
+.PHONY: run test setup build build-asan unit check-format format check-layers bench bench-timelines bench-kafka clean run-kafka
 
 run: setup build
 	@scripts/run
+
+# The Kafka profile: events through a local Apache Kafka (scripts/kafka) instead of the feed.
+run-kafka: setup build
+	@scripts/setup --kafka
+	@scripts/run --kafka
 
 test:
 	@scripts/test

@@ -8,6 +8,9 @@
 # the `update` frame. The client is bench/notify_load.c (C, one epoll thread), compiled here.
 # Usage: bench/notify_latency.sh [BUILD_DIR]
 #   env: EVENTS (10000) FOLLOWERS (10000) ROUNDS (5) BENCH_NOTIFY_PORT (26080; and the next)
+#   TRANSPORT=kafka: both services on --events-transport kafka, through the broker at
+#   BENCH_KAFKA_BOOTSTRAP, or one started with scripts/kafka on BENCH_KAFKA_PORT (18092; and the
+#   next) in the temporary folder
 set -euo pipefail
 
 BENCH_NAME=notify_latency
@@ -48,18 +51,39 @@ need=$((FOLLOWERS + 256))
 
 bench_start notify_latency
 
+TRANSPORT=${TRANSPORT:-feed}
+core_transport=() notif_transport=(--events-url "http://127.0.0.1:$core_port/internal/v1/events")
+case $TRANSPORT in
+feed) ;;
+kafka)
+    bootstrap=${BENCH_KAFKA_BOOTSTRAP:-}
+    if [ -z "$bootstrap" ]; then
+        kport=${BENCH_KAFKA_PORT:-18092}
+        say "starting Apache Kafka on 127.0.0.1:$kport (logs in $tmp/kafka)"
+        bootstrap=$("$repo/scripts/kafka" start "$tmp/kafka" "$kport" $((kport + 1))) ||
+            die "the broker did not start"
+        pids+=("$(cat "$tmp/kafka/kafka.pid")")
+    fi
+    prefix="bench$$."
+    say "events through Apache Kafka at $bootstrap (topic prefix $prefix)"
+    core_transport=(--events-transport kafka --kafka-bootstrap "$bootstrap" --kafka-topic-prefix "$prefix")
+    notif_transport=("${core_transport[@]}" --kafka-group "${prefix}notification-service")
+    ;;
+*) die "TRANSPORT must be feed or kafka, not '$TRANSPORT'" ;;
+esac
+
 cc -O2 -o "$tmp/notify_load" "$repo/bench/notify_load.c" || die "cannot compile notify_load.c"
 
 # Access logs off; cheap password hashing and no sign-up limit (the seeding signs up FOLLOWERS
 # accounts); the heartbeat beyond the run (the client does not answer pings).
 "$core_bin" --port "$core_port" --data-dir "$tmp/data" --access-log=false --log-level warn \
     --argon2-ops 1 --argon2-mem-kib 8 --signup-limit 1000000 --login-limit 1000000 \
-    --public-url "http://127.0.0.1:$core_port" 2>"$tmp/core.log" &
+    --public-url "http://127.0.0.1:$core_port" "${core_transport[@]}" 2>"$tmp/core.log" &
 pids+=($!)
 core_pid=$!
 wait_http "$core_pid" threadly-service "http://127.0.0.1:$core_port/health" "$tmp/core.log"
 "$notif_bin" --port "$notif_port" --data-dir "$tmp/data" --access-log=false --log-level warn \
-    --events-url "http://127.0.0.1:$core_port/internal/v1/events" \
+    "${notif_transport[@]}" \
     --stream-max-connections $((FOLLOWERS + 100)) --stream-heartbeat-ms 3600000 \
     2>"$tmp/notif.log" &
 pids+=($!)
@@ -125,12 +149,24 @@ PY
 say "seeded in $((SECONDS - t_seed)) s"
 tok() { jq -r ".tokens.$1" "$tmp/seed.json"; }
 
-# notification-service has the follower set once it has consumed every follow.
+# notification-service has the follower set once it has consumed every follow (through Kafka:
+# once the relay has published everything, and the consumer has caught up twice in a row).
 deadline=$((SECONDS + 120))
+caught=0
 while ((SECONDS < deadline)); do
+    relay_lag=0
+    if [ "$TRANSPORT" = kafka ]; then
+        relay_lag=$(curl -fs "http://127.0.0.1:$core_port/metrics" |
+            awk '$1 == "threadly_outbox_relay_lag_events" { print $2 }')
+    fi
     lag=$(curl -fs "http://127.0.0.1:$notif_port/metrics" |
         awk '$1 == "notification_consumer_lag_events" { print $2 }')
-    [ "$lag" = 0 ] && break
+    if [ "$relay_lag" = 0 ] && [ "$lag" = 0 ]; then
+        caught=$((caught + 1))
+        { [ "$TRANSPORT" = feed ] || ((caught >= 2)); } && break
+    else
+        caught=0
+    fi
     sleep 0.5
 done
 [ "$lag" = 0 ] || die "notification-service did not catch up (lag $lag)"
@@ -159,6 +195,7 @@ kill -0 "$core_pid" 2>/dev/null || die "threadly-service died; see $tmp/core.log
 
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 cmd="EVENTS=$EVENTS FOLLOWERS=$FOLLOWERS ROUNDS=$ROUNDS bench/notify_latency.sh ${build_arg}"
+[ "$TRANSPORT" = feed ] || cmd="TRANSPORT=$TRANSPORT $cmd"
 l=$tmp/latency.out
 f=$tmp/fanout.out
 if ((FOLLOWERS > 0)); then

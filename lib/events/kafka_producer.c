@@ -156,8 +156,11 @@ int kafka_producer_publish(struct kafka_producer *p, struct kafka_record *recs, 
             atomic_fetch_add(&p->failed, 1);
         }
     }
-    while (p->pending > 0 && clock_monotonic_ms() < deadline)
-        rd_kafka_poll(p->rk, 50);
+    /* rd_kafka_flush serves the delivery reports like rd_kafka_poll, and also sends what is
+     * queued at once instead of after linger.ms: the whole batch is queued already, so
+     * lingering would only add latency to every publish. */
+    for (int64_t left; p->pending > 0 && (left = deadline - clock_monotonic_ms()) > 0;)
+        rd_kafka_flush(p->rk, left < 50 ? (int)left : 50);
     if (p->pending > 0) {
         atomic_fetch_add(&p->failed, p->pending);
         for (size_t i = 0; i < n && p->first_failed == n; i++) {

@@ -9,6 +9,7 @@
 #include "services/notification/adapters/http/notifications_http.h"
 #include "services/notification/adapters/json/event_decoder_json.h"
 #include "services/notification/adapters/jwt/token_verifier_jwt.h"
+#include "services/notification/adapters/kafka/kafka_events.h"
 #include "services/notification/adapters/pgsql/mail_store_pgsql.h"
 #include "services/notification/adapters/pgsql/notification_store_pgsql.h"
 #include "services/notification/adapters/smtp/mail_sender.h"
@@ -45,6 +46,23 @@ static const struct config_option options[] = {
     {"events-backoff-max-ms", "THREADLY_EVENTS_BACKOFF_MAX_MS", CONFIG_INT, "10000", 10, 600000,
      "Longest pause between retries while the feed or the database fails (it doubles from "
      "100 ms)."},
+    {"events-transport", "THREADLY_EVENTS_TRANSPORT", CONFIG_STRING, "feed", 0, 0,
+     "Where events come from: 'feed' (--events-url, long-polled) or 'kafka' (consumer group "
+     "--kafka-group on --kafka-bootstrap)."},
+    {"kafka-bootstrap", "THREADLY_KAFKA_BOOTSTRAP", CONFIG_STRING, "127.0.0.1:9092", 0, 0,
+     "Kafka brokers (host:port[,host:port...]) for --events-transport kafka."},
+    {"kafka-group", "THREADLY_KAFKA_GROUP", CONFIG_STRING, "notification-service", 0, 0,
+     "Kafka consumer group; its committed offsets are where consuming resumes."},
+    {"kafka-topic-prefix", "THREADLY_KAFKA_TOPIC_PREFIX", CONFIG_STRING, NULL, 0, 0,
+     "Put before every topic name (shared clusters, tests); the same as threadly-service's."},
+    {"kafka-session-timeout-ms", "THREADLY_KAFKA_SESSION_TIMEOUT_MS", CONFIG_INT, "10000", 6000,
+     300000,
+     "How soon a member that died loses its partitions to the others (or to itself, "
+     "restarted)."},
+    {"kafka-partitions", "THREADLY_KAFKA_PARTITIONS", CONFIG_INT, "3", 1, 1000,
+     "Partitions of each topic created when it is missing."},
+    {"kafka-replication", "THREADLY_KAFKA_REPLICATION", CONFIG_INT, "1", 1, 16,
+     "Replicas of each topic created when it is missing."},
     {"stream-max-connections", "THREADLY_STREAM_MAX_CONNECTIONS", CONFIG_INT, "10000", 1, 1000000,
      "Open streaming connections (WebSocket + SSE) in total; more get 429."},
     {"stream-max-per-account", "THREADLY_STREAM_MAX_PER_ACCOUNT", CONFIG_INT, "16", 1, 100000,
@@ -74,6 +92,35 @@ static const struct config_option options[] = {
      "shown in the mails)."},
     {"title", "THREADLY_TITLE", CONFIG_STRING, "Threadly", 0, 0, "Instance title, in mails."},
 };
+
+/* Starts the Kafka consumer. 0, or ERR_INVALID (err set). */
+static int start_kafka(struct service *svc, struct notif_core *core, struct kafka_events **out,
+                       struct err *err)
+{
+    const char *bootstrap = config_str(&svc->config, "kafka-bootstrap");
+    const char *group = config_str(&svc->config, "kafka-group");
+    if (!bootstrap || !*bootstrap)
+        return err_set(err, ERR_INVALID, "--kafka-bootstrap is empty");
+    if (!group || !*group)
+        return err_set(err, ERR_INVALID, "--kafka-group is empty");
+    struct kafka_events_config kcfg = {
+        .kafka = {.bootstrap = bootstrap,
+                  .client_id = "notification-service",
+                  .topic_prefix = config_str(&svc->config, "kafka-topic-prefix"),
+                  .group_id = group,
+                  .session_timeout_ms = (int)config_int(&svc->config, "kafka-session-timeout-ms")},
+        .batch = (int)config_int(&svc->config, "events-batch"),
+        .backoff_min_ms = 100,
+        .backoff_max_ms = (int)config_int(&svc->config, "events-backoff-max-ms"),
+        .partitions = (int)config_int(&svc->config, "kafka-partitions"),
+        .replication = (int)config_int(&svc->config, "kafka-replication"),
+    };
+    if (kcfg.backoff_min_ms > kcfg.backoff_max_ms)
+        kcfg.backoff_min_ms = kcfg.backoff_max_ms;
+    *out = kafka_events_start(core, &kcfg, &svc->log, svc->metrics);
+    http_ops_add_check(&svc->ops, "kafka", kafka_events_ready, *out);
+    return 0;
+}
 
 struct notif_db {
     struct sqlite_db *sqlite;
@@ -165,6 +212,7 @@ int main(int argc, char **argv)
     struct notif_db db = {0};
     struct notifications_http api = {0};
     struct feed_consumer *consumer = NULL;
+    struct kafka_events *kafka = NULL;
     struct live_stream_hub *live = NULL;
     struct mail_outbox mail = {0};
     struct mail_http mail_api = {0};
@@ -189,7 +237,14 @@ int main(int argc, char **argv)
     for (size_t n = strlen(base_url); n > 0 && base_url[n - 1] == '/'; n--)
         base_url[n - 1] = '\0';
     const char *events_url = config_str(&svc.config, "events-url");
-    bool consume = strcmp(events_url, "off") != 0;
+    const char *transport = config_str(&svc.config, "events-transport");
+    bool use_kafka = strcmp(transport, "kafka") == 0;
+    if (!use_kafka && strcmp(transport, "feed") != 0) {
+        log_printf(&svc.log, LOG_ERROR, NULL, "--events-transport: '%s' is neither feed nor kafka",
+                   transport);
+        goto out;
+    }
+    bool consume = !use_kafka && strcmp(events_url, "off") != 0;
     if (consume && strncmp(events_url, "http://", 7) != 0 &&
         strncmp(events_url, "https://", 8) != 0) {
         log_printf(&svc.log, LOG_ERROR, NULL,
@@ -249,7 +304,12 @@ int main(int argc, char **argv)
     }
     http_ops_add_check(&svc.ops, "database", store_ready, &core.store);
     http_ops_add_check(&svc.ops, "jwt_public_key", token_verifier_jwt_ready, core.tokens.ctx);
-    if (consume) {
+    if (use_kafka) {
+        if (start_kafka(&svc, &core, &kafka, &err) != 0) {
+            rc = 2;
+            goto fail;
+        }
+    } else if (consume) {
         struct feed_consumer_config fcfg = {
             .url = events_url,
             .secret = config_str(&svc.config, "internal-secret"),
@@ -274,8 +334,10 @@ fail:
     log_printf(&svc.log, LOG_ERROR, NULL, "cannot start: %s", err.msg);
 out:
     feed_consumer_stop(consumer);
-    mail_sender_stop(sender); /* after the consumer: nothing queues mail any more */
+    kafka_events_stop(kafka);
+    mail_sender_stop(sender); /* after the consumers: nothing queues mail any more */
     service_release(&svc);    /* stops the HTTP server before its users are freed */
+    kafka_events_free(kafka);
     live_stream_hub_free(live);
     notification_store_close(&core.store);
     if (mail_on) {

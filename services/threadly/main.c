@@ -9,6 +9,7 @@
 #include "services/threadly/adapters/http/api.h"
 #include "services/threadly/adapters/http/events_feed_http.h"
 #include "services/threadly/adapters/http/instance_http.h"
+#include "services/threadly/adapters/kafka/outbox_relay.h"
 #include "services/threadly/adapters/pgsql/db_pgsql.h"
 #include "services/threadly/adapters/pgsql/stores_pgsql.h"
 #include "services/threadly/adapters/sodium/crypto_sodium.h"
@@ -63,7 +64,65 @@ static const struct config_option options[] = {
     {"internal-secret", "THREADLY_INTERNAL_SECRET", CONFIG_STRING, NULL, 0, 0,
      "Shared secret for GET /internal/v1/events (header X-Threadly-Internal-Secret); unset: "
      "only loopback peers not relayed by a proxy may read the event feed."},
+    {"events-transport", "THREADLY_EVENTS_TRANSPORT", CONFIG_STRING, "feed", 0, 0,
+     "Where the outbox goes: 'feed' (GET /internal/v1/events only) or 'kafka' (also relayed to "
+     "Kafka by a relay thread; the feed keeps working)."},
+    {"kafka-bootstrap", "THREADLY_KAFKA_BOOTSTRAP", CONFIG_STRING, "127.0.0.1:9092", 0, 0,
+     "Kafka brokers (host:port[,host:port...]) for --events-transport kafka."},
+    {"kafka-topic-prefix", "THREADLY_KAFKA_TOPIC_PREFIX", CONFIG_STRING, NULL, 0, 0,
+     "Put before every topic name (shared clusters, tests); notification-service must use the "
+     "same."},
+    {"kafka-partitions", "THREADLY_KAFKA_PARTITIONS", CONFIG_INT, "3", 1, 1000,
+     "Partitions of each topic the relay creates when it is missing."},
+    {"kafka-replication", "THREADLY_KAFKA_REPLICATION", CONFIG_INT, "1", 1, 16,
+     "Replicas of each topic the relay creates when it is missing."},
+    {"kafka-timeout-ms", "THREADLY_KAFKA_TIMEOUT_MS", CONFIG_INT, "5000", 1000, 300000,
+     "How long the relay waits for the broker to acknowledge a batch before retrying it."},
 };
+
+/* Commits that wrote events wake the feed's long polls and, with Kafka, the relay. */
+struct events_listeners {
+    struct events_feed *feed;
+    struct outbox_relay *relay;
+};
+
+static void events_committed(void *ctx)
+{
+    struct events_listeners *l = ctx;
+    events_feed_wake(l->feed);
+    if (l->relay)
+        outbox_relay_wake(l->relay);
+}
+
+/* Starts the Kafka relay when --events-transport says so. 0, or ERR_INVALID (err set). */
+static int start_relay(struct service *svc, struct outbox_store *outbox, struct outbox_relay **out,
+                       struct err *err)
+{
+    const char *transport = config_str(&svc->config, "events-transport");
+    if (strcmp(transport, "feed") == 0)
+        return 0;
+    if (strcmp(transport, "kafka") != 0)
+        return err_set(err, ERR_INVALID, "--events-transport: '%s' is neither feed nor kafka",
+                       transport);
+    const char *bootstrap = config_str(&svc->config, "kafka-bootstrap");
+    if (!bootstrap || !*bootstrap)
+        return err_set(err, ERR_INVALID, "--kafka-bootstrap is empty");
+    struct outbox_relay_config rcfg = {
+        .kafka = {.bootstrap = bootstrap,
+                  .client_id = "threadly-service",
+                  .topic_prefix = config_str(&svc->config, "kafka-topic-prefix"),
+                  .timeout_ms = (int)config_int(&svc->config, "kafka-timeout-ms")},
+        .batch = 500,
+        .recheck_ms = 1000,
+        .backoff_min_ms = 100,
+        .backoff_max_ms = 5000,
+        .partitions = (int)config_int(&svc->config, "kafka-partitions"),
+        .replication = (int)config_int(&svc->config, "kafka-replication"),
+    };
+    *out = outbox_relay_start(outbox, &rcfg, &svc->log, svc->metrics);
+    http_ops_add_check(&svc->ops, "kafka", outbox_relay_ready, *out);
+    return 0;
+}
 
 /* The database open_db picked: exactly one is set. */
 struct threadly_db {
@@ -143,6 +202,7 @@ int main(int argc, char **argv)
     struct api api = {0};
     struct threadly_db db = {0};
     struct events_feed feed = {0};
+    struct events_listeners listeners = {&feed, NULL};
     struct err err = {0};
     bool stop;
     int rc = service_boot(&svc, "threadly-service", "threadly",
@@ -228,8 +288,12 @@ int main(int argc, char **argv)
     core.encoder = event_encoder_http(&api);
     events_feed_register(svc.http, &feed, &db.outbox, &svc.log,
                          config_str(&svc.config, "internal-secret"));
-    core.events_committed = events_feed_wake;
-    core.events_committed_ctx = &feed;
+    core.events_committed = events_committed;
+    core.events_committed_ctx = &listeners;
+    if (start_relay(&svc, &db.outbox, &listeners.relay, &err) != 0) {
+        rc = 2;
+        goto fail;
+    }
     if (db.pgsql)
         http_ops_add_check(&svc.ops, "database", pgsql_ready, db.pgsql);
     else
@@ -242,6 +306,10 @@ int main(int argc, char **argv)
 fail:
     log_printf(&svc.log, LOG_ERROR, NULL, "cannot start: %s", err.msg);
 out:
+    /* The HTTP server is stopped (service_wait): nothing wakes the relay any more; it uses the
+     * log and metrics that service_release frees. */
+    outbox_relay_stop(listeners.relay);
+    listeners.relay = NULL;
     service_release(&svc); /* stops the HTTP server before its users are freed */
     events_feed_release(&feed);
     outbox_store_close(&db.outbox);

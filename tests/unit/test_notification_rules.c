@@ -565,3 +565,38 @@ Test(live, nothing_is_published_when_the_batch_is_not_stored)
     cr_assert_eq(nrec, 2);
     notification_store_close(&c.store);
 }
+
+Test(consume, no_source_stores_no_cursor_and_is_still_idempotent)
+{
+    struct notif_core c;
+    struct idgen ids;
+    core_init(&c, &ids, 0);
+    struct err err = {0};
+    struct consume_stats st = {0};
+    struct inbound_message m[2] = {msg(40, follow(401, 1, 2)), msg(41, "garbage")};
+    cr_assert_eq(consume_batch(&c, NULL, m, 2, 41, &st, &err), 0, "%s", err.msg);
+    cr_assert_eq(st.created, 1);
+    cr_assert_eq(st.dead, 1);
+    int64_t pos = -1;
+    cr_assert_eq(consume_cursor(&c, "feed", &pos, &err), 0);
+    cr_assert_eq(pos, 0, "a transport that keeps its own position leaves the feed cursor alone");
+    memset(&st, 0, sizeof(st));
+    cr_assert_eq(consume_batch(&c, NULL, m, 1, 40, &st, &err), 0);
+    cr_assert_eq(st.duplicates, 1);
+    cr_assert_eq(count_for(&c, 2), 1);
+    notification_store_close(&c.store);
+}
+
+Test(consume, no_source_and_a_refused_batch_go_one_by_one)
+{
+    struct notif_core c;
+    struct idgen ids;
+    core_init(&c, &ids, ERR_INTERNAL);
+    struct err err = {0};
+    struct consume_stats st = {0};
+    struct inbound_message m[2] = {msg(50, follow(501, 1, 2)), msg(51, follow(666, 3, 2))};
+    cr_assert_eq(consume_batch(&c, NULL, m, 2, 51, &st, &err), 0, "%s", err.msg);
+    cr_assert_eq(st.created, 1);
+    cr_assert_eq(st.dead, 1);
+    notification_store_close(&c.store);
+}

@@ -125,9 +125,10 @@ static int one_by_one(struct notif_core *c, const char *source, const struct inb
 {
     for (size_t i = 0; i < n; i++) {
         struct consumer_cursor cur = {source, m[i].position};
+        const struct consumer_cursor *curp = source ? &cur : NULL;
         struct batch_result r = {0};
         int64_t now = clock_now_ms(c->clock);
-        int rc = notification_store_apply_batch(&c->store, &items[i], 1, &cur, now, &r, err);
+        int rc = notification_store_apply_batch(&c->store, &items[i], 1, curp, now, &r, err);
         if (rc == ERR_UNAVAILABLE)
             return rc;
         if (rc != 0) {
@@ -137,7 +138,7 @@ static int one_by_one(struct notif_core *c, const char *source, const struct inb
             dead(c, &items[i], &m[i], items[i].event_id, reason, a);
             log_dead(c, &m[i], &items[i]);
             memset(&r, 0, sizeof(r));
-            rc = notification_store_apply_batch(&c->store, &items[i], 1, &cur, now, &r, err);
+            rc = notification_store_apply_batch(&c->store, &items[i], 1, curp, now, &r, err);
             if (rc != 0)
                 return rc;
         }
@@ -169,15 +170,16 @@ int consume_batch(struct notif_core *c, const char *source, const struct inbound
             log_dead(c, &msgs[i], &items[i]);
     }
     struct consumer_cursor cur = {source, position};
+    const struct consumer_cursor *curp = source ? &cur : NULL;
     struct batch_result r = {0};
     int rc =
-        notification_store_apply_batch(&c->store, items, n, &cur, clock_now_ms(c->clock), &r, err);
+        notification_store_apply_batch(&c->store, items, n, curp, clock_now_ms(c->clock), &r, err);
     if (rc == 0) {
         add_stats(st, &r, events);
     } else if (rc != ERR_UNAVAILABLE && n > 0) {
         rc = one_by_one(c, source, msgs, items, n, &a, st, err);
         /* The batch's position may lie past its last message (the feed's last_seq). */
-        if (rc == 0)
+        if (rc == 0 && source)
             rc = notification_store_apply_batch(&c->store, NULL, 0, &cur, clock_now_ms(c->clock),
                                                 NULL, err);
     }

@@ -24,7 +24,9 @@ struct consume_stats {
     size_t dead;       /* messages dead-lettered */
 };
 
-/* Applies msgs[0..n) and stores `position` as source's cursor, in one transaction.
+/* Applies msgs[0..n) and stores `position` as source's cursor, in one transaction. source
+ * NULL stores no cursor: for a transport that keeps the position itself (Kafka's committed
+ * offsets, committed by the caller once this returned 0).
  * A message that is not a valid envelope (event_parse), has an unknown type or version, or
  * data that does not decode is dead-lettered with the reason, and the batch goes on.
  * If the store refuses the batch for a reason that is not transient, the messages are applied
