@@ -83,6 +83,7 @@ def _is_core(binary):
 
 class Service:
     def __init__(self, binary, *args, env=None, data_dir=None):
+        self.binary = binary
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="threadly-test-")
         self.lines = []
         self.lock = threading.Lock()
@@ -162,12 +163,16 @@ class Service:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
+            rc = self.proc.wait(timeout)
         finally:
             self._reader.join(5)
             for pipe in (self.proc.stdout, self.proc.stderr):
                 if pipe:
                     pipe.close()
+        if rc != 0:  # the caller asserts on rc; the log says why (an assertion, a signal)
+            sys.stderr.write("%s exited with %d; its log ends:\n%s\n"
+                             % (os.path.basename(self.binary), rc, self.log_text()[-4000:]))
+        return rc
 
     def kill(self):
         if self.proc.poll() is None:
