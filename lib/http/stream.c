@@ -152,6 +152,14 @@ void stream_hub_release(struct stream_hub *hub, bool authed, uint64_t account)
     pthread_mutex_unlock(&hub->lock);
 }
 
+bool stream_hub_account_connected(struct stream_hub *hub, uint64_t account)
+{
+    pthread_mutex_lock(&hub->lock);
+    bool on = acct_find(hub, account) != NULL; /* accounts leave the table at 0 streams */
+    pthread_mutex_unlock(&hub->lock);
+    return on;
+}
+
 unsigned stream_hub_connections(struct stream_hub *hub)
 {
     pthread_mutex_lock(&hub->lock);

@@ -62,5 +62,9 @@ int stream_hub_publish(struct stream_hub *hub, const char *stream, uint64_t acco
 
 /* Open streams now (both transports). Thread-safe. */
 unsigned stream_hub_connections(struct stream_hub *hub);
+/* Whether account has an authenticated stream open (or being opened) now, so a publisher can
+ * skip the work of an event nobody would receive. Thread-safe; a stream opened right after
+ * the answer misses that event, as if it had connected a moment later. */
+bool stream_hub_account_connected(struct stream_hub *hub, uint64_t account);
 
 #endif

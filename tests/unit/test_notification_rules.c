@@ -455,7 +455,7 @@ static int rec_remove(void *ctx, uint64_t id, const uint64_t *to, size_t n, bool
     return 0;
 }
 
-static const struct live_stream_ops rec_ops = {rec_notification, rec_update, rec_remove};
+static const struct live_stream_ops rec_ops = {rec_notification, rec_update, rec_remove, NULL};
 
 static char *status_event(uint64_t id, uint64_t author, const char *vis, uint64_t mention)
 {
@@ -546,6 +546,33 @@ Test(live, published_after_commit_to_the_right_audience_and_never_twice)
     struct inbound_message fu[2] = {msg(8, follow(408, 7, 2)), msg(9, unfollow)};
     cr_assert_eq(consume_batch(&c, "feed", fu, 2, 9, NULL, &err), 0);
     cr_assert_eq(nrec, 0);
+    notification_store_close(&c.store);
+}
+
+static bool rec_listening(void *ctx, uint64_t account)
+{
+    (void)ctx;
+    return account == 1; /* only account 1 has a stream open */
+}
+
+static const struct live_stream_ops rec_ops_listening = {rec_notification, rec_update, rec_remove,
+                                                         rec_listening};
+
+Test(live, notifications_go_only_to_accounts_with_a_stream_open)
+{
+    struct notif_core c;
+    struct idgen ids;
+    core_init(&c, &ids, 0);
+    c.live = (struct live_stream){&rec_ops_listening, NULL};
+    nrec = 0;
+    struct err err = {0};
+    /* 3 follows 1 (listening) and 1 follows 3 (not listening): one frame, to 1. */
+    struct inbound_message m[2] = {msg(1, follow(701, 3, 1)), msg(2, follow(702, 1, 3))};
+    cr_assert_eq(consume_batch(&c, "feed", m, 2, 2, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(nrec, 1, "%zu frames", nrec);
+    cr_assert_str_eq(rec[0].what, "notification:follow");
+    cr_assert_eq(rec[0].to[0], 1);
+    cr_assert_eq(count_for(&c, 3), 1, "stored for the account that was not listening");
     notification_store_close(&c.store);
 }
 

@@ -53,6 +53,8 @@ static size_t publish_notifications(struct notif_core *c, const struct batch_ite
         struct notification n;
         struct err err = {0};
         const struct notification_new *nn = &it->changes->creates[j];
+        if (!live_stream_listening(&c->live, nn->recipient_id))
+            continue; /* not connected: no need to read it back and render it */
         int rc = notification_store_get(&c->store, nn->recipient_id, it->notification_ids[j], a, &n,
                                         &err);
         if (rc == ERR_NOT_FOUND)

@@ -21,12 +21,20 @@ struct live_stream_ops {
     /* A deleted status: `delete` with its id to the same kinds of audience. */
     int (*remove)(void *ctx, uint64_t status_id, const uint64_t *accounts, size_t n,
                   bool public_streams, struct err *err);
+    /* Whether account has a user stream open now (NULL: assume it has). Lets the publisher
+     * skip rendering a notification nobody would receive. */
+    bool (*listening)(void *ctx, uint64_t account);
 };
 
 struct live_stream {
     const struct live_stream_ops *ops; /* NULL: nobody streams (tests, tools) */
     void *ctx;
 };
+
+static inline bool live_stream_listening(struct live_stream *s, uint64_t account)
+{
+    return s->ops && (!s->ops->listening || s->ops->listening(s->ctx, account));
+}
 
 static inline int live_stream_notification(struct live_stream *s, const struct notification *n,
                                            struct err *err)

@@ -89,10 +89,17 @@ static int live_stream_hub_remove(void *ctx, uint64_t status_id, const uint64_t 
     return fan_out(ctx, "delete", id, accounts, n, public_streams, err);
 }
 
+static bool live_stream_hub_listening(void *ctx, uint64_t account)
+{
+    struct live_stream_hub *h = ctx;
+    return stream_hub_account_connected(h->hub, account);
+}
+
 static const struct live_stream_ops live_stream_hub_ops = {
     .notification = live_stream_hub_notification,
     .update = live_stream_hub_update,
     .remove = live_stream_hub_remove,
+    .listening = live_stream_hub_listening,
 };
 
 struct live_stream_hub *live_stream_hub_new(struct http_server *s, struct notif_core *core,
