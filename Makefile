@@ -3,7 +3,7 @@ BUILD ?= build
 BUILD_ASAN ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: run test setup build build-asan unit check-format format check-layers bench bench-timelines bench-kafka clean run-kafka
+.PHONY: run test setup setup-test build build-asan unit check-format format check-layers bench bench-timelines bench-kafka clean run-kafka
 
 run: setup build
 	@scripts/run
@@ -18,6 +18,10 @@ test:
 
 setup:
 	@scripts/setup
+
+# The benchmarks need wrk, sqlite3, jq, PostgreSQL and Java: the test packages.
+setup-test:
+	@scripts/setup --test
 
 build:
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -39,13 +43,13 @@ format:
 check-layers:
 	@tools/check-layers.sh
 
-bench: setup build
+bench: setup-test build
 	@bench/http_baseline.sh $(BUILD)
 
-bench-timelines: setup build
+bench-timelines: setup-test build
 	@bench/timelines.sh $(BUILD)
 
-bench-kafka: setup build
+bench-kafka: setup-test build
 	@bench/kafka_throughput.sh $(BUILD)
 
 clean:
