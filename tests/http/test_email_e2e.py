@@ -214,6 +214,19 @@ class EmailEndToEnd(unittest.TestCase):
         r, j = self.notif.json("PATCH", "/api/v1/threadly/email_preferences",
                                json.dumps({"favourite": "maybe"}), dict(JSON, **auth))
         self.assertEqual(r.status, 422)
+        # Garbage: a body that is not JSON, values of the wrong type; nothing changes.
+        for body, ctype in (('{"favourite": tru', JSON), ('[1, 2]', JSON),
+                            ('{"follow": "yes please"}', JSON), ("\xff\xfe", FORM)):
+            r, j = self.notif.json("PATCH", "/api/v1/threadly/email_preferences", body,
+                                   dict(ctype, **auth))
+            self.assertIn(r.status, (400, 422), (body, j))
+            self.assertIn("error", j, body)
+        r, prefs = self.notif.json("GET", "/api/v1/threadly/email_preferences", headers=auth)
+        self.assertEqual(prefs, {"follow": True, "mention": True, "favourite": False})
+        for q in ("", "?token=", "?token=x&kind=reblog", "?kind=follow"):
+            r, body = self.notif.request("POST", "/mail/unsubscribe" + q,
+                                         "List-Unsubscribe=One-Click", FORM)
+            self.assertIn(r.status, (400, 404), q)
         r, prefs = self.notif.json("PATCH", "/api/v1/threadly/email_preferences",
                                    json.dumps({"favourite": True}), dict(JSON, **auth))
         self.assertEqual((r.status, prefs),
