@@ -23,6 +23,19 @@ int64_t clock_monotonic_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+struct timespec clock_deadline(clockid_t id, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
 int64_t clock_monotonic_ms(void)
 {
     return clock_monotonic_ns() / 1000000;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 struct clock {
     /* Milliseconds since the Unix epoch. Must be thread-safe. */
@@ -24,6 +25,9 @@ extern const struct clock clock_system;
 int64_t clock_monotonic_ms(void);
 /* Monotonic nanoseconds, for latency measurement. */
 int64_t clock_monotonic_ns(void);
+/* The time ms (>= 0) from now on clock id (CLOCK_MONOTONIC or CLOCK_REALTIME), as the absolute
+ * deadline pthread_cond_timedwait takes on a condition variable using that clock. */
+struct timespec clock_deadline(clockid_t id, int64_t ms);
 
 /* A fake clock for tests: returns *ctx (an int64_t the test moves). */
 int64_t clock_fake_now_ms(void *ctx);

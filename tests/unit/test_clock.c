@@ -48,3 +48,18 @@ Test(clock, fake_clock)
     now = 99;
     cr_assert_eq(clock_now_ms(&c), 99);
 }
+
+Test(clock, deadline_is_now_plus_ms_normalised)
+{
+    for (int64_t ms = 0; ms <= 2999; ms += 137) {
+        struct timespec before, after;
+        clock_gettime(CLOCK_MONOTONIC, &before);
+        struct timespec d = clock_deadline(CLOCK_MONOTONIC, ms);
+        clock_gettime(CLOCK_MONOTONIC, &after);
+        cr_assert(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L, "tv_nsec %ld", d.tv_nsec);
+        int64_t dn = (int64_t)d.tv_sec * 1000000000 + d.tv_nsec;
+        int64_t lo = (int64_t)before.tv_sec * 1000000000 + before.tv_nsec + ms * 1000000;
+        int64_t hi = (int64_t)after.tv_sec * 1000000000 + after.tv_nsec + ms * 1000000;
+        cr_assert(dn >= lo && dn <= hi, "deadline of %lld ms off", (long long)ms);
+    }
+}

@@ -40,14 +40,7 @@ struct feed_consumer {
 /* Sleeps up to ms, or less when stopping. False when stopping. */
 static bool feed_consumer_sleep(struct feed_consumer *fc, int ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = clock_deadline(CLOCK_REALTIME, ms);
     pthread_mutex_lock(&fc->mu);
     while (!atomic_load(&fc->stop) && pthread_cond_timedwait(&fc->cond, &fc->mu, &ts) != ETIMEDOUT)
         ;

@@ -48,14 +48,7 @@ static bool ke_stopping(struct kafka_events *ke)
 /* Sleeps up to ms, or less when stopping. False when stopping. */
 static bool ke_sleep(struct kafka_events *ke, int ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = clock_deadline(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&ke->mu);
     while (!ke->stop && pthread_cond_timedwait(&ke->cv, &ke->mu, &ts) != ETIMEDOUT)
         ;

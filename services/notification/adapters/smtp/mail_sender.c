@@ -1,6 +1,7 @@
 /* mail_sender.c - the mail sender thread. */
 #include "services/notification/adapters/smtp/mail_sender.h"
 
+#include "lib/base/clock.h"
 #include "lib/base/xalloc.h"
 
 #include <pthread.h>
@@ -46,14 +47,7 @@ static void *run(void *arg)
                               : mail_outbox_next_wake_ms(s->o, MAIL_SENDER_MAX_WAIT_MS) - now;
         pthread_mutex_lock(&s->mu);
         if (wait_ms > 0 && !s->stop && !s->woken) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_sec += wait_ms / 1000;
-            ts.tv_nsec += (wait_ms % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
+            struct timespec ts = clock_deadline(CLOCK_MONOTONIC, wait_ms);
             while (!s->stop && !s->woken && pthread_cond_timedwait(&s->cond, &s->mu, &ts) == 0)
                 ;
         }

@@ -166,14 +166,7 @@ static void wait_until(struct events_feed *f, int64_t deadline_ms)
         int64_t left = deadline_ms - clock_monotonic_ms();
         if (left <= 0)
             return;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = clock_deadline(CLOCK_MONOTONIC, left);
         if (pthread_cond_timedwait(&f->cv, &f->mu, &ts) == ETIMEDOUT)
             return;
     }

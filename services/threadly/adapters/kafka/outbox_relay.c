@@ -46,14 +46,7 @@ static bool relay_stopping(struct outbox_relay *r)
 /* Waits until woken or ms passed. False when stopping. */
 static bool relay_wait(struct outbox_relay *r, int ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = clock_deadline(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&r->mu);
     while (!r->kicked && !r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &ts) != ETIMEDOUT)
         ;
