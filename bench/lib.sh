@@ -81,6 +81,18 @@ join() {
     echo "$*"
 }
 
+# bench_paths BUILD_ARG: sets repo (the checkout) and build_dir (BUILD_ARG if absolute, else
+# relative to the current folder, else to the checkout) and build_arg.
+bench_paths() {
+    repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+    build_arg=$1
+    case $build_arg in
+    /*) build_dir=$build_arg ;;
+    *) build_dir=$PWD/$build_arg ;;
+    esac
+    [ -d "$build_dir" ] || build_dir=$repo/$build_arg
+}
+
 # Makes the temporary folder $tmp (removed on success or interrupt, kept with its logs on
 # failure) and installs the exit and signal traps that stop every process in pids, then run
 # each command in on_exit (for servers that are not our children, like PostgreSQL's).

@@ -17,13 +17,7 @@ BENCH_NAME=notify_latency
 # shellcheck source=bench/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-build_arg=${1:-build}
-case $build_arg in
-/*) build_dir=$build_arg ;;
-*) build_dir=$PWD/$build_arg ;;
-esac
-[ -d "$build_dir" ] || build_dir=$repo/$build_arg
+bench_paths "${1:-build}"
 
 EVENTS=${EVENTS:-10000}
 FOLLOWERS=${FOLLOWERS:-10000}

@@ -10,13 +10,7 @@ BENCH_NAME=streaming
 # shellcheck source=bench/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-build_arg=${1:-build}
-case $build_arg in
-/*) build_dir=$build_arg ;;
-*) build_dir=$PWD/$build_arg ;;
-esac
-[ -d "$build_dir" ] || build_dir=$repo/$build_arg
+bench_paths "${1:-build}"
 
 CONNECTIONS=${CONNECTIONS:-10000}
 ROUNDS=${ROUNDS:-5}
