@@ -160,11 +160,28 @@ static bool km_apply(struct kafka_mail *km, const struct kafka_message *msgs, si
         const struct kafka_message *m = &msgs[i];
         struct mail_event e;
         struct err perr = {0};
-        if (!m->value || mail_codec_parse_request(m->value, m->value_len, m->key ? m->key : "", a,
-                                                  &e, &perr) != 0) {
-            const char *reason = m->value ? perr.msg : "null message";
+        int prc = !m->value ? err_set(&perr, ERR_INVALID, "null message")
+                            : mail_codec_parse_request(m->value, m->value_len, m->key ? m->key : "",
+                                                       a, &e, &perr);
+        if (prc == 0) {
+            enum mail_outcome out;
+            rc = mail_outbox_request(km->o, &e, &out, &err);
+            if (rc == ERR_INVALID) {
+                /* Recorded as skipped (a bad address): nothing to retry. */
+                log_printf(km->log, LOG_WARN, NULL, "mail of event %llu skipped: %s",
+                           (unsigned long long)e.event_id, err.msg);
+                rc = 0;
+            } else if (rc != 0 && rc != ERR_UNAVAILABLE) {
+                /* Refused for good by the store: retrying would hold up the partition. */
+                prc = err_set(&perr, rc, "store: %s", err.msg);
+                rc = 0;
+            }
+            if (rc == 0 && prc == 0)
+                ok++;
+        }
+        if (prc != 0) {
             struct buf b = BUF_INIT;
-            mail_codec_format_garbage(reason, m->topic, m->partition, m->offset, m->key, m->value,
+            mail_codec_format_garbage(perr.msg, m->topic, m->partition, m->offset, m->key, m->value,
                                       m->value_len, idgen_next(km->ids), clock_now_ms(km->o->clock),
                                       &b);
             dlq[ndlq++] = (struct kafka_record){.type = MAIL_CODEC_FAILED,
@@ -174,19 +191,8 @@ static bool km_apply(struct kafka_mail *km, const struct kafka_message *msgs, si
                                                 .value_len = b.len};
             buf_release(&b);
             log_printf(km->log, LOG_WARN, NULL, "mail-events %d/%lld to the dlq: %s",
-                       (int)m->partition, (long long)m->offset, reason);
-            continue;
+                       (int)m->partition, (long long)m->offset, perr.msg);
         }
-        enum mail_outcome out;
-        rc = mail_outbox_request(km->o, &e, &out, &err);
-        if (rc == ERR_INVALID) {
-            /* Recorded as skipped (a bad address): nothing to retry. */
-            log_printf(km->log, LOG_WARN, NULL, "mail of event %llu skipped: %s",
-                       (unsigned long long)e.event_id, err.msg);
-            rc = 0;
-        }
-        if (rc == 0)
-            ok++;
     }
     if (rc == 0 && ndlq > 0)
         rc = km_publish_dlq(km, dlq, ndlq, &err);
