@@ -6,13 +6,18 @@ topic) and arrives in the sink once; a mail the sink refuses (550) is published 
 mail-events.dlq as mail.failed with its reason; garbage produced to mail-events is published to
 mail-events.dlq with the reason and the mail consumer goes on; notification-service killed (-9)
 after the request was published but before the mail could be sent (the sink stopped), then
-restarted: exactly one mail.
+restarted: exactly one mail. And, on a broker of its own that is stopped while a refused
+mail is due: the mail stays queued (not marked dead) until the broker is back, then its
+mail.failed is on mail-events.dlq once.
 
 The broker is TEST_KAFKA_BOOTSTRAP (scripts/test, or tests/kafka/run.sh starts one); the test
 uses its own topic prefix and consumer groups. Without a real broker it prints SKIP (the two
 services are separate processes: librdkafka's mock cluster lives inside one), or fails when
 TEST_REQUIRE names kafka."""
+import email
+import email.policy
 import json
+import mailbox
 import os
 import shutil
 import subprocess
@@ -68,54 +73,50 @@ def metric(svc, name):
     return None
 
 
-class KafkaMailTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="threadly-kafka-mail-")
-        cls.maildir = os.path.join(cls.dir, "Maildir")
-        cls.sink("start")
-        cls.prefix = "m%s." % uuid.uuid4().hex[:10]
-        cls.group = cls.prefix + "notification-service"
-        cls.data = os.path.join(cls.dir, "data")
-        cls.core = Service(CORE, *FAST, "--events-transport", "kafka", "--kafka-bootstrap",
-                           BOOTSTRAP, "--kafka-topic-prefix", cls.prefix, data_dir=cls.data)
-        cls.notif = cls.start_notif()
-        cls.client = Client(cls.core)
+class Stack:
+    """threadly-service and notification-service on one data dir, both on Kafka (a topic prefix
+    and groups of their own), and the SMTP sink notification-service mails to."""
 
-    @classmethod
-    def start_notif(cls):
-        return Service(NOTIF, "--events-transport", "kafka", "--kafka-bootstrap", BOOTSTRAP,
-                       "--kafka-topic-prefix", cls.prefix, "--kafka-group", cls.group,
+    def __init__(self, bootstrap):
+        self.bootstrap = bootstrap
+        self.dir = tempfile.mkdtemp(prefix="threadly-kafka-mail-")
+        self.maildir = os.path.join(self.dir, "Maildir")
+        self.prefix = "m%s." % uuid.uuid4().hex[:10]
+        self.group = self.prefix + "notification-service"
+        self.data = os.path.join(self.dir, "data")
+        self.core = self.notif = None
+        self.sink("start")
+        self.core = Service(CORE, *FAST, "--events-transport", "kafka", "--kafka-bootstrap",
+                            bootstrap, "--kafka-topic-prefix", self.prefix, data_dir=self.data)
+        self.notif = self.start_notif()
+        self.client = Client(self.core)
+
+    def start_notif(self):
+        return Service(NOTIF, "--events-transport", "kafka", "--kafka-bootstrap", self.bootstrap,
+                       "--kafka-topic-prefix", self.prefix, "--kafka-group", self.group,
                        "--kafka-session-timeout-ms", "6000", "--events-backoff-max-ms", "500",
                        "--public-url", "http://threadly.test",
                        "--smtp-url", "smtp://127.0.0.1:%d" % SMTP_PORT,
                        "--smtp-from", "Threadly <noreply@threadly.test>",
                        "--mail-backoff-max", "1", "--mail-max-attempts", "30",
-                       data_dir=cls.data)
+                       data_dir=self.data)
 
-    @classmethod
-    def tearDownClass(cls):
+    def stop(self):
+        """Stops everything; the exit statuses of notification-service and threadly-service."""
         try:
-            rcs = [cls.notif.terminate(), cls.core.terminate()]
-            assert rcs == [0, 0], (rcs, cls.notif.log_text()[-3000:])
+            return [svc.terminate() if svc else 0 for svc in (self.notif, self.core)]
         finally:
-            cls.sink("stop")
-            shutil.rmtree(cls.dir, ignore_errors=True)
+            self.sink("stop")
+            shutil.rmtree(self.dir, ignore_errors=True)
 
-    @classmethod
-    def sink(cls, cmd, handler=None):
-        args = ([SINK, cmd, str(SMTP_PORT), cls.maildir] if cmd == "start"
-                else [SINK, cmd, cls.maildir])
+    def sink(self, cmd, handler=None):
+        args = ([SINK, cmd, str(SMTP_PORT), self.maildir] if cmd == "start"
+                else [SINK, cmd, self.maildir])
         if handler:
             args.append(handler)
         subprocess.run(args, check=True, timeout=30)
 
-    # ---- helpers ----
-
     def mails_to(self, addr):
-        import email
-        import email.policy
-        import mailbox
         if not os.path.isdir(self.maildir):
             return []
         md = mailbox.Maildir(self.maildir, factory=None, create=False)
@@ -128,29 +129,62 @@ class KafkaMailTest(unittest.TestCase):
 
     def wait_mail(self, addr, timeout=30):
         got = wait_until(lambda: self.mails_to(addr), timeout)
-        self.assertTrue(got, "no mail to %s after %d s; notification log:\n%s"
-                        % (addr, timeout, self.notif.log_text()[-3000:]))
+        assert got, "no mail to %s after %d s; notification log:\n%s" % (
+            addr, timeout, self.notif.log_text()[-3000:])
         return got
 
     def until(self, topic, needle, seconds=40):
-        """The envelopes on topic (from its beginning) up to the first whose text has needle."""
-        p = subprocess.run([TOOL, "until", BOOTSTRAP, self.prefix,
+        """(key, envelope or raw text) of the messages on topic from its beginning up to the
+        first whose text has needle."""
+        p = subprocess.run([TOOL, "until", self.bootstrap, self.prefix,
                             self.prefix + "probe-" + uuid.uuid4().hex, str(seconds), needle,
                             topic], capture_output=True, text=True, timeout=seconds + 30)
-        self.assertEqual(p.returncode, 0, "%r not on %s within %d s: %s\n%s" % (
-            needle, topic, seconds, p.stderr, p.stdout[-2000:]))
+        assert p.returncode == 0, "%r not on %s within %d s: %s\n%s" % (
+            needle, topic, seconds, p.stderr, p.stdout[-2000:])
         out = []
         for line in p.stdout.splitlines():
             t, part, off, key, value = line.split("\t", 4)
-            self.assertEqual(t, topic)
+            assert t == topic, line
             try:
                 out.append((key, json.loads(value)))
-            except ValueError:  # test_3's garbage on mail-events
+            except ValueError:  # garbage produced to mail-events by a test
                 out.append((key, value))
         return out
 
     def sign_up(self, name):
         return self.client.sign_up(name)
+
+
+class KafkaMailTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack(BOOTSTRAP)
+        cls.core = cls.s.core
+
+    @classmethod
+    def tearDownClass(cls):
+        log = cls.s.notif.log_text()[-3000:]
+        rcs = cls.s.stop()
+        assert rcs == [0, 0], (rcs, log)
+
+    @property
+    def notif(self):
+        return self.s.notif
+
+    def sink(self, *args):
+        self.s.sink(*args)
+
+    def mails_to(self, addr):
+        return self.s.mails_to(addr)
+
+    def wait_mail(self, addr, timeout=30):
+        return self.s.wait_mail(addr, timeout)
+
+    def until(self, topic, needle, seconds=40):
+        return self.s.until(topic, needle, seconds)
+
+    def sign_up(self, name):
+        return self.s.sign_up(name)
 
     # ---- cases ----
 
@@ -228,7 +262,7 @@ class KafkaMailTest(unittest.TestCase):
             ("6", envelope(**good), "key is not the recipient_id"),
         ]
         for key, value, _ in garbage:
-            p = subprocess.run([TOOL, "send", BOOTSTRAP, self.prefix, "mail-events", key, value],
+            p = subprocess.run([TOOL, "send", BOOTSTRAP, self.s.prefix, "mail-events", key, value],
                                capture_output=True, text=True, timeout=60)
             self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(wait_until(lambda: metric(
@@ -259,8 +293,8 @@ class KafkaMailTest(unittest.TestCase):
             self.assertEqual(wait_until(lambda: metric(
                 self.notif, "threadly_mail_retried_total") > retried, 20), True)
             self.assertEqual(self.mails_to("kim@example.org"), [])
-            type(self).notif.kill()
-            self.notif.terminate()
+            self.s.notif.kill()
+            self.s.notif.terminate()
             # And a request on the topic that no consumer has taken yet, published twice (as a
             # crash between publish and commit does): one mail.
             req = json.dumps({
@@ -270,12 +304,12 @@ class KafkaMailTest(unittest.TestCase):
                     "event_id": "4243", "recipient_id": "424242", "kind": "password_reset",
                     "email": "zed@example.org", "username": "zed", "token": "tok-zed"}})
             for _ in range(2):
-                p = subprocess.run([TOOL, "send", BOOTSTRAP, self.prefix, "mail-events",
+                p = subprocess.run([TOOL, "send", BOOTSTRAP, self.s.prefix, "mail-events",
                                     "424242", req], capture_output=True, text=True, timeout=60)
                 self.assertEqual(p.returncode, 0, p.stderr)
         finally:
             self.sink("start")
-        type(self).notif = self.start_notif()
+        self.s.notif = self.s.start_notif()
         self.wait_mail("kim@example.org", 60)
         (zed,) = self.wait_mail("zed@example.org", 30)
         self.assertIn("http://threadly.test/auth/password/edit?token=tok-zed",
@@ -286,6 +320,64 @@ class KafkaMailTest(unittest.TestCase):
         for name in ("amy", "bea"):
             self.assertEqual(len(self.mails_to(name + "@example.org")), 1, name)
 
+
+class KafkaMailOutageTest(unittest.TestCase):
+    """The broker stopped when a mail is refused: the dead letter is not lost. On a broker of its
+    own (scripts/kafka on THREADLY_TEST_KAFKA_MAIL_OUTAGE_PORT, 21092, and the port after it),
+    since the shared one must stay up."""
+
+    def test_a_dead_letter_waits_for_the_broker(self):
+        port = int(os.environ.get("THREADLY_TEST_KAFKA_MAIL_OUTAGE_PORT", "21092"))
+        kafka = os.path.join(ROOT, "scripts", "kafka")
+        kdir = tempfile.mkdtemp(prefix="threadly-kafka-mail-outage-")
+        start = subprocess.run([kafka, "start", kdir, str(port), str(port + 1)],
+                               capture_output=True, text=True, timeout=180)
+        if start.returncode != 0:
+            shutil.rmtree(kdir, ignore_errors=True)
+            self.skipTest("own broker for the outage did not start: " + start.stderr[-500:])
+        bootstrap = start.stdout.strip()
+        print("outage test: its own Apache Kafka broker at %s" % bootstrap, file=sys.stderr)
+        st = None
+        try:
+            st = Stack(bootstrap)
+            st.sign_up("first")
+            st.wait_mail("first@example.org", 60)
+            # A mail waits in the outbox behind a stopped sink; then the broker goes away, and
+            # the sink comes back refusing it.
+            st.sink("stop")
+            retried = metric(st.notif, "threadly_mail_retried_total")
+            uid = st.sign_up("rejectlater")
+            self.assertEqual(wait_until(lambda: metric(
+                st.notif, "threadly_mail_retried_total") > retried, 30), True)
+            subprocess.run([kafka, "stop", kdir], check=True, timeout=120, capture_output=True)
+            st.sink("start", "smtp_reject.RejectingMailbox")
+            self.assertEqual(wait_until(lambda: metric(
+                st.notif, "threadly_mail_dead_letters_deferred_total") >= 1, 30), True,
+                st.notif.log_text()[-2000:])
+            self.assertEqual(metric(st.notif, "threadly_mail_dead_letters"), 0,
+                             "not marked dead while its dead letter cannot be published")
+            self.assertGreaterEqual(metric(st.notif, "threadly_mail_queue_depth"), 1)
+            r, j = wait_until(lambda: (lambda rj: rj[0].status == 503 and rj)(
+                st.notif.json("GET", "/ready")), 30) or st.notif.json("GET", "/ready")
+            self.assertEqual((r.status, j["checks"]["kafka_mail"]), (503, "down"), j)
+            start = subprocess.run([kafka, "start", kdir, str(port), str(port + 1)],
+                                   capture_output=True, text=True, timeout=180)
+            self.assertEqual(start.returncode, 0, start.stderr)
+            self.assertEqual(wait_until(lambda: metric(
+                st.notif, "threadly_mail_dead_letters") == 1, 90), True,
+                st.notif.log_text()[-3000:])
+            msgs = st.until("mail-events.dlq", '"recipient_id":"%s"' % uid, 60)
+            dead = [ev for _, ev in msgs if ev["data"].get("recipient_id") == uid]
+            self.assertEqual(len(dead), 1, dead)
+            self.assertRegex(dead[0]["data"]["reason"], r"^refused: .*550")
+            self.assertNotIn("kept", dead[0]["data"]["reason"])
+            self.assertEqual(metric(st.notif, "threadly_mail_queue_depth"), 0)
+            self.assertEqual(len(st.mails_to("first@example.org")), 1)
+        finally:
+            rcs = st.stop() if st else [0, 0]
+            subprocess.run([kafka, "stop", kdir], timeout=120, capture_output=True)
+            shutil.rmtree(kdir, ignore_errors=True)
+        self.assertEqual(rcs, [0, 0])
 
 if __name__ == "__main__":
     unittest.main()
