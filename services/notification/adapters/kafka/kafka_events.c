@@ -86,7 +86,7 @@ static void ke_down(struct kafka_events *ke, const char *why)
 }
 
 /* mail_outbox's forward hook (consume_batch, this thread): keeps the request's envelope for
- * publish_mail. */
+ * ke_publish_mail. */
 static int ke_forward(void *ctx, const struct mail_event *m, struct err *err)
 {
     struct kafka_events *ke = ctx;
@@ -117,6 +117,7 @@ static int ke_publish_mail(struct kafka_events *ke, struct err *err)
     if (!ke->producer) {
         struct kafka_config pc = ke->cfg.kafka;
         pc.timeout_ms = ke->cfg.timeout_ms;
+        pc.group_id = NULL;
         int rc = kafka_producer_open(&pc, &ke->producer, err);
         if (rc)
             return rc;
