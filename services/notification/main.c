@@ -10,6 +10,7 @@
 #include "services/notification/adapters/json/event_decoder_json.h"
 #include "services/notification/adapters/jwt/token_verifier_jwt.h"
 #include "services/notification/adapters/kafka/kafka_events.h"
+#include "services/notification/adapters/kafka/kafka_mail.h"
 #include "services/notification/adapters/pgsql/mail_store_pgsql.h"
 #include "services/notification/adapters/pgsql/notification_store_pgsql.h"
 #include "services/notification/adapters/smtp/mail_sender.h"
@@ -93,9 +94,12 @@ static const struct config_option options[] = {
     {"title", "THREADLY_TITLE", CONFIG_STRING, "Threadly", 0, 0, "Instance title, in mails."},
 };
 
-/* Starts the Kafka consumer. 0, or ERR_INVALID (err set). */
+#define KAFKA_MAIL_TIMEOUT_MS 5000
+
+/* Starts the Kafka consumer and, with email on (core->mail), the mail consumer of mail-events
+ * (group <kafka-group>-mail). 0, or ERR_INVALID (err set). */
 static int start_kafka(struct service *svc, struct notif_core *core, struct kafka_events **out,
-                       struct err *err)
+                       struct kafka_mail **mail_out, struct err *err)
 {
     const char *bootstrap = config_str(&svc->config, "kafka-bootstrap");
     const char *group = config_str(&svc->config, "kafka-group");
@@ -114,9 +118,27 @@ static int start_kafka(struct service *svc, struct notif_core *core, struct kafk
         .backoff_max_ms = (int)config_int(&svc->config, "events-backoff-max-ms"),
         .partitions = (int)config_int(&svc->config, "kafka-partitions"),
         .replication = (int)config_int(&svc->config, "kafka-replication"),
+        .mail = core->mail,
+        .timeout_ms = KAFKA_MAIL_TIMEOUT_MS,
     };
     if (kcfg.backoff_min_ms > kcfg.backoff_max_ms)
         kcfg.backoff_min_ms = kcfg.backoff_max_ms;
+    if (core->mail) {
+        char mail_group[512];
+        snprintf(mail_group, sizeof(mail_group), "%s-mail", group);
+        struct kafka_mail_config mcfg = {
+            .kafka = kcfg.kafka,
+            .batch = kcfg.batch,
+            .backoff_min_ms = kcfg.backoff_min_ms,
+            .backoff_max_ms = kcfg.backoff_max_ms,
+            .partitions = kcfg.partitions,
+            .replication = kcfg.replication,
+            .timeout_ms = KAFKA_MAIL_TIMEOUT_MS,
+        };
+        mcfg.kafka.group_id = mail_group;
+        *mail_out = kafka_mail_start(core->mail, &mcfg, core->ids, &svc->log, svc->metrics);
+        http_ops_add_check(&svc->ops, "kafka_mail", kafka_mail_ready, *mail_out);
+    }
     *out = kafka_events_start(core, &kcfg, &svc->log, svc->metrics);
     http_ops_add_check(&svc->ops, "kafka", kafka_events_ready, *out);
     return 0;
@@ -213,6 +235,7 @@ int main(int argc, char **argv)
     struct notifications_http api = {0};
     struct feed_consumer *consumer = NULL;
     struct kafka_events *kafka = NULL;
+    struct kafka_mail *kafka_mail = NULL;
     struct live_stream_hub *live = NULL;
     struct mail_outbox mail = {0};
     struct mail_http mail_api = {0};
@@ -300,12 +323,11 @@ int main(int argc, char **argv)
         mail_api.core = &core;
         mail_api.log = &svc.log;
         mail_http_register(svc.http, &mail_api);
-        sender = mail_sender_start(&mail, &svc.log, svc.metrics);
     }
     http_ops_add_check(&svc.ops, "database", store_ready, &core.store);
     http_ops_add_check(&svc.ops, "jwt_public_key", token_verifier_jwt_ready, core.tokens.ctx);
     if (use_kafka) {
-        if (start_kafka(&svc, &core, &kafka, &err) != 0) {
+        if (start_kafka(&svc, &core, &kafka, &kafka_mail, &err) != 0) {
             rc = 2;
             goto fail;
         }
@@ -326,6 +348,10 @@ int main(int argc, char **argv)
         log_printf(&svc.log, LOG_INFO, NULL, "--events-url off: consuming no events");
     }
 
+    /* After the Kafka mail adapter set the outbox's dead_letter hook, which the sender calls. */
+    if (mail_on)
+        sender = mail_sender_start(&mail, &svc.log, svc.metrics);
+
     rc = service_listen(&svc);
     if (rc == 0)
         service_wait(&svc);
@@ -335,9 +361,11 @@ fail:
 out:
     feed_consumer_stop(consumer);
     kafka_events_stop(kafka);
+    kafka_mail_stop(kafka_mail);
     mail_sender_stop(sender); /* after the consumers: nothing queues mail any more */
     service_release(&svc);    /* stops the HTTP server before its users are freed */
     kafka_events_free(kafka);
+    kafka_mail_free(kafka_mail); /* after the sender: its dead_letter hook publishes */
     live_stream_hub_free(live);
     notification_store_close(&core.store);
     if (mail_on) {

@@ -276,6 +276,78 @@ Test(mail_outbox, a_pass_stops_after_three_transient_failures_in_a_row)
     cr_assert_eq(sink.attempts, 3, "the server looks down: the rest waits");
 }
 
+/* The dead_letter hook (Kafka: mail-events.dlq): a mail is marked dead only once the hook took
+ * it; while it fails, the mail stays queued and is tried again after the backoff. */
+struct dlq_hook {
+    int fail; /* calls to fail before one succeeds */
+    int calls;
+    char why[256];
+    uint64_t id;
+    int attempts;
+};
+
+static int hook(void *ctx, const struct mail_job *job, const char *why, struct err *err)
+{
+    struct dlq_hook *h = ctx;
+    h->calls++;
+    cr_assert_eq(job->state, MAIL_JOB_DEAD);
+    if (h->fail > 0) {
+        h->fail--;
+        return err_set(err, ERR_UNAVAILABLE, "broker away");
+    }
+    snprintf(h->why, sizeof(h->why), "%s", why);
+    h->id = job->id;
+    h->attempts = job->attempts;
+    return 0;
+}
+
+Test(mail_outbox, a_dead_letter_is_marked_only_once_the_hook_took_it)
+{
+    struct dlq_hook h = {.fail = 2};
+    struct arena a;
+    struct mail_job *jobs;
+    size_t n = 0;
+    struct err err = {0};
+    arena_init(&a, 4096);
+    o.dead_letter = hook;
+    o.dead_letter_ctx = &h;
+    sink.reject_prefix = "alice";
+    cr_assert_eq(request(ALICE, MAIL_FOLLOW, "Zoë"), MAIL_OUTCOME_QUEUED);
+    cr_assert_eq(pass(), 0);
+    cr_assert_eq(h.calls, 1);
+    struct mail_outbox_metrics m = metrics();
+    cr_assert_eq(m.dead, 0, "not marked: the hook failed");
+    cr_assert_eq(m.failed, 0);
+    cr_assert_eq(m.dlq_deferred, 1);
+    cr_assert_eq(m.queue_depth, 1, "kept queued");
+    cr_assert_eq(mail_store_due(&o.store, now + 60000, 10, &a, &jobs, &n, &err), 0);
+    cr_assert_eq(n, 1);
+    cr_assert(strstr(jobs[0].last_error, "refused: 550") &&
+                  strstr(jobs[0].last_error, "broker away"),
+              "%s", jobs[0].last_error);
+    cr_assert_eq(jobs[0].next_attempt_at_ms, now + 1000, "after the backoff");
+    cr_assert_eq(pass(), 0, "not due yet");
+    cr_assert_eq(h.calls, 1);
+    now += 1000;
+    cr_assert_eq(pass(), 0);
+    cr_assert_eq(h.calls, 2);
+    now += 2000;
+    cr_assert_eq(pass(), 0);
+    cr_assert_eq(h.calls, 3);
+    m = metrics();
+    cr_assert_eq(m.dead, 1);
+    cr_assert_eq(m.failed, 1);
+    cr_assert_eq(m.queue_depth, 0);
+    cr_assert_eq(sink.nsent, 0, "refused every time: never delivered");
+    cr_assert(strstr(h.why, "refused: 550"), "%s", h.why);
+    cr_assert_eq(h.attempts, 3);
+    cr_assert_eq(mail_store_list(&o.store, MAIL_JOB_DEAD, 10, &a, &jobs, &n, &err), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(jobs[0].id, h.id);
+    cr_assert_str_eq(jobs[0].last_error, h.why, "marked with the reason the hook got");
+    arena_release(&a);
+}
+
 /* A restart: the same events delivered again to a new process on the same database make no
  * second mail, and what was queued before is sent once. */
 Test(mail_outbox_sqlite, at_most_once_across_a_restart)

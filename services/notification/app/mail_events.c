@@ -12,6 +12,8 @@ static const char *or_empty(const char *s)
 static int request(struct mail_outbox *o, const struct mail_event *m, int *skipped, struct err *err)
 {
     enum mail_outcome out;
+    if (o->forward)
+        return o->forward(o->forward_ctx, m, err);
     int rc = mail_outbox_request(o, m, &out, err);
     if (rc == ERR_INVALID) {
         if (skipped)

@@ -308,6 +308,29 @@ static int64_t backoff(const struct mail_outbox *o, int attempts)
     return d < o->cfg.backoff_max_ms ? d : o->cfg.backoff_max_ms;
 }
 
+/* Marks j dead with why, once o->dead_letter (if any) took it; else keeps it queued for
+ * another attempt after the backoff, the reason kept in last_error. */
+static int dead_letter(struct mail_outbox *o, const struct mail_job *j, int attempts,
+                       const char *why, int64_t now, struct arena *a, struct err *err)
+{
+    struct err derr = {0};
+    if (o->dead_letter) {
+        struct mail_job dead = *j;
+        dead.attempts = attempts;
+        dead.state = MAIL_JOB_DEAD;
+        dead.last_error = why;
+        if (o->dead_letter(o->dead_letter_ctx, &dead, why, &derr) != 0) {
+            __atomic_add_fetch(&o->dlq_deferred, 1, __ATOMIC_RELAXED);
+            const char *kept = arena_sprintf(a, "%s (kept: dead-letter topic: %s)", why, derr.msg);
+            return mail_store_update(&o->store, j->id, MAIL_JOB_QUEUED, attempts,
+                                     now + backoff(o, attempts), 0, kept, err);
+        }
+    }
+    __atomic_add_fetch(&o->failed, 1, __ATOMIC_RELAXED);
+    return mail_store_update(&o->store, j->id, MAIL_JOB_DEAD, attempts, j->next_attempt_at_ms, 0,
+                             why, err);
+}
+
 int mail_outbox_send_due(struct mail_outbox *o, int limit, int *sent, struct err *err)
 {
     struct arena a;
@@ -338,13 +361,11 @@ int mail_outbox_send_due(struct mail_outbox *o, int limit, int *sent, struct err
                                    now + backoff(o, attempts), 0, serr.msg, err);
         } else {
             transient_run = src == ERR_UNAVAILABLE ? transient_run + 1 : 0;
-            __atomic_add_fetch(&o->failed, 1, __ATOMIC_RELAXED);
             const char *why =
                 src == ERR_UNAVAILABLE
                     ? arena_sprintf(&a, "gave up after %d attempts: %s", attempts, serr.msg)
                     : arena_sprintf(&a, "refused: %s", serr.msg);
-            rc = mail_store_update(&o->store, j->id, MAIL_JOB_DEAD, attempts, j->next_attempt_at_ms,
-                                   0, why, err);
+            rc = dead_letter(o, j, attempts, why, now, &a, err);
         }
     }
     arena_release(&a);
@@ -427,6 +448,7 @@ int mail_outbox_metrics(struct mail_outbox *o, struct mail_outbox_metrics *out, 
         .sent = __atomic_load_n(&o->sent, __ATOMIC_RELAXED),
         .retried = __atomic_load_n(&o->retried, __ATOMIC_RELAXED),
         .failed = __atomic_load_n(&o->failed, __ATOMIC_RELAXED),
+        .dlq_deferred = __atomic_load_n(&o->dlq_deferred, __ATOMIC_RELAXED),
         .queue_depth = st.queued,
         .oldest_age_ms = st.oldest_queued_ms ? now - st.oldest_queued_ms : 0,
         .dead = st.dead,

@@ -28,6 +28,18 @@ struct mail_outbox_config {
     int token_ttl_hours;     /* shown in confirmation and reset mails */
 };
 
+/* What an event asks to mail. */
+struct mail_event {
+    uint64_t event_id;
+    uint64_t recipient_id;
+    enum mail_kind kind; /* not MAIL_DIGEST */
+    /* MAIL_CONFIRMATION, MAIL_PASSWORD_RESET: from the event itself. */
+    const char *email, *username, *token;
+    /* Notification kinds: who did it, and (mention, favourite) to what. */
+    const char *actor_name, *actor_acct, *actor_url;
+    const char *status_text, *status_url;
+};
+
 struct mail_outbox {
     struct mail_store store;
     struct mailer mailer; /* used by the sender only */
@@ -40,8 +52,21 @@ struct mail_outbox {
     /* Called after a mail was queued (wakes the sender); may be NULL. Quick, non-blocking. */
     void (*queued)(void *ctx);
     void *queued_ctx;
-    /* Counters since start (read with __atomic loads). */
-    int64_t sent, retried, failed;
+    /* The Kafka profile (docs/email.md, "mail-events"): mail_events_apply hands each request to
+     * forward (which publishes it as mail.requested; the mail consumer brings it back to
+     * mail_outbox_request) instead of deciding it at once. Called on the event consumer's
+     * thread; 0 or an error that fails the event batch. NULL: decided at once. */
+    int (*forward)(void *ctx, const struct mail_event *e, struct err *err);
+    void *forward_ctx;
+    /* Called by the sender before it marks a mail dead (refused, or too many attempts), with
+     * the reason. The mail is marked dead only once this returned 0 (Kafka: published to
+     * mail-events.dlq); on an error it stays queued and is tried again after the backoff, so a
+     * dead letter is never marked without being handed on. NULL: marked dead at once. */
+    int (*dead_letter)(void *ctx, const struct mail_job *job, const char *why, struct err *err);
+    void *dead_letter_ctx;
+    /* Counters since start (read with __atomic loads). dlq_deferred: dead letters kept queued
+     * because dead_letter failed. */
+    int64_t sent, retried, failed, dlq_deferred;
 };
 
 /* Checks cfg (a From with an address, a public URL) and prepares o, whose store, mailer, clock,
@@ -52,18 +77,6 @@ void mail_outbox_release(struct mail_outbox *o);
 /* Who an account's mails go to (account.created, account.updated). The first time, the account
  * gets default preferences and an unsubscribe token. */
 int mail_outbox_recipient(struct mail_outbox *o, const struct mail_recipient *r, struct err *err);
-
-/* What an event asks to mail. */
-struct mail_event {
-    uint64_t event_id;
-    uint64_t recipient_id;
-    enum mail_kind kind; /* not MAIL_DIGEST */
-    /* MAIL_CONFIRMATION, MAIL_PASSWORD_RESET: from the event itself. */
-    const char *email, *username, *token;
-    /* Notification kinds: who did it, and (mention, favourite) to what. */
-    const char *actor_name, *actor_acct, *actor_url;
-    const char *status_text, *status_url;
-};
 
 enum mail_outcome {
     MAIL_OUTCOME_QUEUED,    /* a mail (or a digest including this event) is queued */
@@ -98,6 +111,7 @@ int mail_outbox_unsubscribe(struct mail_outbox *o, const char *token, const char
 
 struct mail_outbox_metrics {
     int64_t sent, retried, failed; /* counters since start */
+    int64_t dlq_deferred;          /* dead letters kept queued: dead_letter failed */
     int64_t queue_depth;           /* queued mails */
     int64_t oldest_age_ms;         /* age of the oldest queued mail, 0 when none */
     int64_t dead;                  /* dead letters in the store */

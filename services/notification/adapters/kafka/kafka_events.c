@@ -4,6 +4,7 @@
 
 #include "lib/base/clock.h"
 #include "lib/base/xalloc.h"
+#include "services/notification/adapters/kafka/mail_codec.h"
 #include "services/notification/app/consume.h"
 
 #include <errno.h>
@@ -34,7 +35,13 @@ struct kafka_events {
     struct kafka_consumer *consumer;
     bool started; /* the thread runs (start and stop only) */
     atomic_bool up;
-    struct metric_series *consumed, *dead, *created, *errors, *bus_up;
+    struct metric_series *consumed, *dead, *created, *errors, *bus_up, *mail_published;
+    /* Email on: the mail requests of the batch being applied (values in *pending_arena), and
+     * the producer that publishes them (consumer thread only). */
+    struct kafka_producer *producer;
+    struct kafka_record *pending;
+    size_t npending, cap;
+    struct arena *pending_arena;
 };
 
 static bool ke_stopping(struct kafka_events *ke)
@@ -78,6 +85,53 @@ static void ke_down(struct kafka_events *ke, const char *why)
         log_printf(ke->log, LOG_WARN, NULL, "kafka consumer: %s", why);
 }
 
+/* mail_outbox's forward hook (consume_batch, this thread): keeps the request's envelope for
+ * ke_publish_mail. */
+static int ke_forward(void *ctx, const struct mail_event *m, struct err *err)
+{
+    struct kafka_events *ke = ctx;
+    struct buf b = BUF_INIT;
+    char key[ID_STR_LEN];
+    (void)err;
+    mail_codec_format_request(m, idgen_next(ke->core->ids), clock_now_ms(ke->core->clock), &b, key);
+    if (ke->npending == ke->cap) {
+        ke->cap = ke->cap ? ke->cap * 2 : 16;
+        ke->pending = xrealloc(ke->pending, ke->cap * sizeof(*ke->pending));
+    }
+    ke->pending[ke->npending++] = (struct kafka_record){
+        .type = MAIL_CODEC_REQUESTED,
+        .topic = KAFKA_TOPIC_MAIL,
+        .key = arena_strdup(ke->pending_arena, key),
+        .value = arena_strndup(ke->pending_arena, b.data, b.len),
+        .value_len = b.len,
+    };
+    buf_release(&b);
+    return 0;
+}
+
+/* Publishes the batch's mail requests, waiting for every acknowledgement. 0, or an error. */
+static int ke_publish_mail(struct kafka_events *ke, struct err *err)
+{
+    if (ke->npending == 0)
+        return 0;
+    if (!ke->producer) {
+        struct kafka_config pc = ke->cfg.kafka;
+        pc.timeout_ms = ke->cfg.timeout_ms;
+        pc.group_id = NULL;
+        int rc = kafka_producer_open(&pc, &ke->producer, err);
+        if (rc)
+            return rc;
+    }
+    int rc = kafka_producer_publish(ke->producer, ke->pending, ke->npending, NULL, err);
+    if (rc == ERR_INTERNAL) {
+        kafka_producer_close(ke->producer);
+        ke->producer = NULL;
+    }
+    if (rc == 0)
+        metrics_add(ke->mail_published, (double)ke->npending);
+    return rc;
+}
+
 /* Applies a polled batch: commit once stored, rewind when not. False when it must back off. */
 static bool ke_apply(struct kafka_events *ke, const struct kafka_message *msgs, size_t n,
                      struct arena *a)
@@ -88,8 +142,17 @@ static bool ke_apply(struct kafka_events *ke, const struct kafka_message *msgs, 
                                          msgs[i].value ? msgs[i].value_len : 0};
     struct consume_stats st = {0};
     struct err err = {0};
-    /* No feed cursor: the position is the group's offsets, committed below. */
-    if (consume_batch(ke->core, NULL, in, n, msgs[n - 1].offset, &st, &err) != 0) {
+    ke->npending = 0;
+    ke->pending_arena = a;
+    /* No feed cursor: the position is the group's offsets, committed below. The mails go to
+     * mail-events before that commit: a crash in between publishes them again, and the mail
+     * outbox takes each (event, recipient, kind) once. */
+    int rc = consume_batch(ke->core, NULL, in, n, msgs[n - 1].offset, &st, &err);
+    if (rc == 0 && ke_publish_mail(ke, &err) != 0) {
+        rc = ERR_UNAVAILABLE;
+        ke_down(ke, err.msg);
+    }
+    if (rc != 0) {
         log_printf(ke->log, LOG_WARN, NULL, "cannot apply %zu events, will retry them: %s", n,
                    err.msg);
         struct err rerr = {0};
@@ -115,8 +178,11 @@ static bool ke_open(struct kafka_events *ke)
     for (;;) {
         struct err err = {0};
         struct kafka_consumer *c = NULL;
-        int rc = kafka_create_topics(&ke->cfg.kafka, ke_topics, 3, ke->cfg.partitions,
-                                     ke->cfg.replication, &err);
+        /* With email, mail-events and its .dlq too: this consumer publishes to the first. */
+        int rc = ke->cfg.mail ? kafka_create_topics(&ke->cfg.kafka, kafka_topics, kafka_topics_len,
+                                                    ke->cfg.partitions, ke->cfg.replication, &err)
+                              : kafka_create_topics(&ke->cfg.kafka, ke_topics, 3,
+                                                    ke->cfg.partitions, ke->cfg.replication, &err);
         if (rc == 0)
             rc = kafka_consumer_open(&ke->cfg.kafka, ke_topics, 3, &c, &err);
         if (rc == 0) {
@@ -257,6 +323,11 @@ static void ke_metrics(struct kafka_events *ke, struct metrics *m)
     ke->bus_up = metrics_series(
         metrics_gauge(m, "notification_kafka_up", "1 while the Kafka broker answers.", 0, NULL),
         NULL);
+    ke->mail_published = metrics_series(
+        metrics_counter(m, "notification_mail_requests_published_total",
+                        "mail.requested messages published to mail-events (acknowledged).", 0,
+                        NULL),
+        NULL);
     ke->errors =
         metrics_series(metrics_counter(m, "notification_kafka_errors_total",
                                        "Failures reported by or about the broker.", 0, NULL),
@@ -300,6 +371,10 @@ struct kafka_events *kafka_events_start(struct notif_core *core,
     pthread_cond_init(&ke->cv, &ca);
     pthread_condattr_destroy(&ca);
     ke_metrics(ke, m);
+    if (cfg->mail) {
+        cfg->mail->forward = ke_forward;
+        cfg->mail->forward_ctx = ke;
+    }
     ASSERT(pthread_create(&ke->thread, NULL, ke_main, ke) == 0);
     ke->started = true;
     return ke;
@@ -321,6 +396,8 @@ void kafka_events_stop(struct kafka_events *ke)
     kafka_consumer_close(ke->consumer);
     ke->consumer = NULL;
     pthread_mutex_unlock(&ke->mu);
+    kafka_producer_close(ke->producer);
+    ke->producer = NULL;
 }
 
 void kafka_events_free(struct kafka_events *ke)
@@ -328,6 +405,9 @@ void kafka_events_free(struct kafka_events *ke)
     if (!ke)
         return;
     kafka_events_stop(ke);
+    if (ke->cfg.mail && ke->cfg.mail->forward_ctx == ke)
+        ke->cfg.mail->forward = NULL;
+    free(ke->pending);
     pthread_cond_destroy(&ke->cv);
     pthread_mutex_destroy(&ke->mu);
     free(ke->bootstrap);

@@ -3,7 +3,8 @@
  * batch from user-events, post-events and interaction-events, hands it to consume_batch
  * (app/consume.h; no feed cursor: the position is the group's committed offsets), commits the
  * offsets only once the batch is stored, and rewinds to retry it when storing failed. Garbage
- * and unknown versions are dead-lettered by consume_batch. /ready reports the broker. */
+ * and unknown versions are dead-lettered by consume_batch. /ready reports the broker. With email
+ * on, the batch's mail requests go to mail-events before the commit (kafka_mail.h reads them). */
 #ifndef SERVICES_NOTIFICATION_ADAPTERS_KAFKA_KAFKA_EVENTS_H
 #define SERVICES_NOTIFICATION_ADAPTERS_KAFKA_KAFKA_EVENTS_H
 
@@ -19,6 +20,12 @@ struct kafka_events_config {
     int backoff_max_ms;        /* cap of the doubling delay */
     int partitions;            /* of each topic it creates when missing */
     int replication;
+    /* Email on (docs/email.md, "mail-events"): the mails an event asks for are published as
+     * mail.requested to mail-events (idempotent producer, acks=all, waiting timeout_ms for the
+     * acknowledgements) after the batch is stored and before its offsets are committed; a
+     * failed publish rewinds the batch. Sets mail->forward. NULL: no email. */
+    struct mail_outbox *mail;
+    int timeout_ms;
 };
 
 struct kafka_events;

@@ -78,6 +78,8 @@ static double metric(struct mail_outbox *o, int which)
         return (double)m.queue_depth;
     case 4:
         return (double)m.oldest_age_ms / 1000.0;
+    case 6:
+        return (double)m.dlq_deferred;
     default:
         return (double)m.dead;
     }
@@ -107,6 +109,10 @@ static double m_dead(void *ctx)
 {
     return metric(ctx, 5);
 }
+static double m_deferred(void *ctx)
+{
+    return metric(ctx, 6);
+}
 
 struct mail_sender *mail_sender_start(struct mail_outbox *o, struct logger *log,
                                       struct metrics *metrics)
@@ -135,6 +141,10 @@ struct mail_sender *mail_sender_start(struct mail_outbox *o, struct logger *log,
                      "Age of the oldest mail waiting to be sent.", m_age, o);
         metrics_func(metrics, METRIC_GAUGE, "threadly_mail_dead_letters",
                      "Dead-lettered mails in the store.", m_dead, o);
+        metrics_func(metrics, METRIC_COUNTER, "threadly_mail_dead_letters_deferred_total",
+                     "Mails given up that stayed queued because their dead letter could not be "
+                     "handed on (Kafka: mail-events.dlq unreachable).",
+                     m_deferred, o);
     }
     if (pthread_create(&s->thread, NULL, run, s) != 0)
         ASSERT(!"pthread_create failed");
