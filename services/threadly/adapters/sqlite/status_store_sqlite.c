@@ -37,10 +37,12 @@ static const char SQL_DELETE_TAGS[] = "DELETE FROM status_tags WHERE status_id =
 static const char SQL_DELETE_FAVOURITES[] = "DELETE FROM favourites WHERE status_id = ?";
 static const char SQL_DELETE[] = "DELETE FROM statuses WHERE id = ?";
 static const char SQL_GET[] = "SELECT " STATUS_SQLITE_COLUMNS " FROM statuses s WHERE s.id = ?";
-/* The ids arrive as a JSON array; each probes the primary key. */
+/* The ids arrive as a JSON array. A join driven by json_each probes the primary key once per
+ * id; `IN (SELECT value FROM json_each(?))` first builds a temporary index of the list, which
+ * made the 20-status batch of a home page about a quarter slower. A repeated id gives its row
+ * twice (get_many hands every position the same status anyway). */
 static const char SQL_GET_MANY[] =
-    "SELECT " STATUS_SQLITE_COLUMNS
-    " FROM statuses s WHERE s.id IN (SELECT value FROM json_each(?))";
+    "SELECT " STATUS_SQLITE_COLUMNS " FROM json_each(?) j JOIN statuses s ON s.id = j.value";
 static const char SQL_REPLIES[] =
     "SELECT " STATUS_SQLITE_COLUMNS " FROM statuses s WHERE s.in_reply_to_id = ? ORDER BY s.id";
 
