@@ -275,7 +275,8 @@ static void home_feed_mem_build_end(void *ctx, uint64_t ticket, const uint64_t *
         f->bytes -= entry_bytes(e);
         e->cap = n + n / 4 + 8;
         e->buf = xmalloc(e->cap * sizeof(*e->buf));
-        memcpy(e->buf, ids, n * sizeof(*ids));
+        if (n)
+            memcpy(e->buf, ids, n * sizeof(*ids));
         e->start = 0;
         e->n = n;
         e->complete = complete;
