@@ -27,7 +27,7 @@ void buf_reset(struct buf *b)
         b->data[0] = '\0';
 }
 
-void buf_grow(struct buf *b, size_t n)
+void buf_grow_slow(struct buf *b, size_t n)
 {
     ASSERT(n < (size_t)-1 - b->len - 1);
     if (b->len + n + 1 <= b->cap)
@@ -39,23 +39,9 @@ void buf_grow(struct buf *b, size_t n)
     b->cap = cap;
 }
 
-void buf_append(struct buf *b, const void *data, size_t n)
-{
-    buf_grow(b, n);
-    if (n)
-        memcpy(b->data + b->len, data, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
 void buf_append_str(struct buf *b, const char *s)
 {
     buf_append(b, s, strlen(s));
-}
-
-void buf_append_char(struct buf *b, char c)
-{
-    buf_append(b, &c, 1);
 }
 
 void buf_vappendf(struct buf *b, const char *fmt, va_list ap)

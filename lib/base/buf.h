@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
     char *data; /* NULL until the first append; then NUL-terminated */
@@ -22,11 +23,36 @@ void buf_init(struct buf *b);
 void buf_release(struct buf *b);
 /* Empties the buffer but keeps its memory. */
 void buf_reset(struct buf *b);
-/* Makes room for n more bytes. */
-void buf_grow(struct buf *b, size_t n);
-void buf_append(struct buf *b, const void *data, size_t n);
+/* The slow path of buf_grow: reallocates. */
+void buf_grow_slow(struct buf *b, size_t n);
+
+/* Makes room for n more bytes (and the NUL after them). Inline, like the appends below: a
+ * rendered page makes thousands of small appends (bench/RESULTS.md, home feed profile). */
+static inline void buf_grow(struct buf *b, size_t n)
+{
+    /* cap is 0 (nothing allocated) or > len: no overflow, and len + n + 1 > cap exactly when
+     * n >= cap - len. */
+    if (b->cap == 0 || n >= b->cap - b->len)
+        buf_grow_slow(b, n);
+}
+
+static inline void buf_append(struct buf *b, const void *data, size_t n)
+{
+    buf_grow(b, n);
+    if (n)
+        memcpy(b->data + b->len, data, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static inline void buf_append_char(struct buf *b, char c)
+{
+    buf_grow(b, 1);
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
+
 void buf_append_str(struct buf *b, const char *s);
-void buf_append_char(struct buf *b, char c);
 void buf_appendf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vappendf(struct buf *b, const char *fmt, va_list ap);
 /* Appends s (n bytes) as a JSON string literal with its quotes. Invalid UTF-8 bytes become

@@ -51,7 +51,16 @@ uint64_t id_from_ms(int64_t ms)
 
 void id_format(uint64_t id, char out[ID_STR_LEN])
 {
-    snprintf(out, ID_STR_LEN, "%llu", (unsigned long long)id);
+    /* By hand: every id of every rendered entity comes through here. */
+    char tmp[ID_STR_LEN];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + id % 10);
+        id /= 10;
+    } while (id);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
 }
 
 bool id_parse(const char *s, uint64_t *id)

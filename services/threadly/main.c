@@ -5,11 +5,13 @@
 #include "lib/base/ttlmap.h"
 #include "lib/base/xalloc.h"
 #include "lib/http/service.h"
+#include "services/threadly/adapters/cache/home_feed_tail.h"
 #include "services/threadly/adapters/cache/token_signer_cache.h"
 #include "services/threadly/adapters/http/api.h"
 #include "services/threadly/adapters/http/events_feed_http.h"
 #include "services/threadly/adapters/http/instance_http.h"
 #include "services/threadly/adapters/kafka/outbox_relay.h"
+#include "services/threadly/adapters/mem/home_feed_mem.h"
 #include "services/threadly/adapters/pgsql/db_pgsql.h"
 #include "services/threadly/adapters/pgsql/stores_pgsql.h"
 #include "services/threadly/adapters/sodium/crypto_sodium.h"
@@ -78,6 +80,13 @@ static const struct config_option options[] = {
      "Replicas of each topic the relay creates when it is missing."},
     {"kafka-timeout-ms", "THREADLY_KAFKA_TIMEOUT_MS", CONFIG_INT, "5000", 1000, 300000,
      "How long the relay waits for the broker to acknowledge a batch before retrying it."},
+    {"home-feed-size", "THREADLY_HOME_FEED_SIZE", CONFIG_INT, "400", 0, 100000,
+     "Status ids of each home timeline kept in memory (older pages come from the database); "
+     "0: no home feed cache."},
+    {"home-feed-accounts", "THREADLY_HOME_FEED_ACCOUNTS", CONFIG_INT, "5000", 1, 10000000,
+     "Home feeds kept in memory at most; the least recently read is dropped first."},
+    {"home-feed-tail-ms", "THREADLY_HOME_FEED_TAIL_MS", CONFIG_INT, "200", 1, 60000,
+     "How often the outbox is read for other processes' writes to the home feeds."},
 };
 
 /* Commits that wrote events wake the feed's long polls and, with Kafka, the relay. */
@@ -204,6 +213,7 @@ int main(int argc, char **argv)
     struct events_feed feed = {0};
     struct events_listeners listeners = {&feed, NULL};
     struct err err = {0};
+    struct home_feed_tail *tail = NULL;
     bool stop;
     int rc = service_boot(&svc, "threadly-service", "threadly",
                           "threadly-service: accounts, statuses, follows and timelines "
@@ -294,6 +304,14 @@ int main(int argc, char **argv)
         rc = 2;
         goto fail;
     }
+    if (config_int(&svc.config, "home-feed-size") > 0) {
+        core.home = home_feed_mem_new((size_t)config_int(&svc.config, "home-feed-size"),
+                                      (size_t)config_int(&svc.config, "home-feed-accounts"));
+        tail = home_feed_tail_start(
+            &core, &db.outbox, (int)config_int(&svc.config, "home-feed-tail-ms"), &svc.log, &err);
+        if (!tail)
+            goto fail;
+    }
     if (db.pgsql)
         http_ops_add_check(&svc.ops, "database", pgsql_ready, db.pgsql);
     else
@@ -310,6 +328,7 @@ out:
      * log and metrics that service_release frees. */
     outbox_relay_stop(listeners.relay);
     listeners.relay = NULL;
+    home_feed_tail_stop(tail);
     service_release(&svc); /* stops the HTTP server before its users are freed */
     events_feed_release(&feed);
     outbox_store_close(&db.outbox);
@@ -320,6 +339,7 @@ out:
     email_token_store_close(&core.email_tokens);
     if (core.social.ops)
         social_store_close(&core.social);
+    home_feed_close(&core.home);
     ttlmap_free(core.idempotency);
     ttlmap_free(core.auth_codes);
     sqlite_db_close(db.sqlite);

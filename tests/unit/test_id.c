@@ -86,6 +86,11 @@ Test(id, format_and_strict_parse)
     uint64_t id;
     id_format(115428000000000001ULL, s);
     cr_assert_str_eq(s, "115428000000000001");
+    char edge[ID_STR_LEN];
+    id_format(0, edge);
+    cr_assert_str_eq(edge, "0");
+    id_format(UINT64_MAX, edge);
+    cr_assert_str_eq(edge, "18446744073709551615");
     cr_assert(id_parse(s, &id));
     cr_assert_eq(id, 115428000000000001ULL);
     cr_assert_not(id_parse("", &id));

@@ -273,6 +273,46 @@ CONTRACT(status_store, statuses_total_follows_inserts_and_removals)
     cr_assert_eq(total, 2);
 }
 
+CONTRACT(status_store, get_many_in_order_with_repeats_and_holes)
+{
+    add_people(f);
+    struct status s = plain_status(10, ALICE, VISIBILITY_PRIVATE);
+    uint64_t mentions[] = {BOB, CAROL};
+    const char *tags[] = {"x", "y"};
+    s.mentions = mentions;
+    s.nmentions = 2;
+    s.tags = tags;
+    s.ntags = 2;
+    post(f, &s);
+    post_simple(f, 11, BOB, VISIBILITY_PUBLIC);
+    post_reply(f, 12, CAROL, 11, BOB);
+    uint64_t ids[] = {12, 99, 10, 11, 12, 7};
+    struct status *got[6];
+    memset(got, 0xff, sizeof(got));
+    cr_assert_eq(status_store_get_many(&f->statuses, ids, 6, &f->a, got, &f->err), 0, "%s",
+                 f->err.msg);
+    cr_assert(got[0] && got[0]->id == 12 && got[0]->in_reply_to_id == 11);
+    cr_assert_null(got[1]);
+    cr_assert(got[2] && got[2]->id == 10 && got[2]->visibility == VISIBILITY_PRIVATE);
+    cr_assert_eq(got[2]->nmentions, 2);
+    cr_assert(got[2]->mentions[0] == BOB && got[2]->mentions[1] == CAROL);
+    cr_assert(got[2]->ntags == 2 && strcmp(got[2]->tags[1], "y") == 0);
+    cr_assert(got[3] && got[3]->id == 11 && got[3]->replies_count == 1);
+    cr_assert(got[4] && got[4]->id == 12);
+    cr_assert_null(got[5]);
+    cr_assert_eq(status_store_get_many(&f->statuses, ids, 0, &f->a, got, &f->err), 0);
+    /* More than one adapter call's worth: split by the wrapper, order kept. */
+    uint64_t many[STATUS_STORE_BATCH_MAX * 2 + 3];
+    struct status *out[STATUS_STORE_BATCH_MAX * 2 + 3];
+    size_t n = sizeof(many) / sizeof(many[0]);
+    for (size_t i = 0; i < n; i++)
+        many[i] = 10 + i % 4;
+    cr_assert_eq(status_store_get_many(&f->statuses, many, n, &f->a, out, &f->err), 0, "%s",
+                 f->err.msg);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(i % 4 == 3 ? out[i] == NULL : out[i] && out[i]->id == many[i], "%zu", i);
+}
+
 CONTRACT(status_store, remove_missing_is_not_found)
 {
     add_people(f);

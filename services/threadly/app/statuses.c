@@ -4,6 +4,7 @@
 
 #include "lib/base/buf.h"
 #include "services/threadly/app/events.h"
+#include "services/threadly/app/home.h"
 #include "services/threadly/domain/account.h"
 #include "services/threadly/domain/status_text.h"
 
@@ -202,6 +203,9 @@ int statuses_post(struct core *c, uint64_t author, const struct post_request *r,
     events_draft_done(&d, rc);
     if (rc)
         return rc;
+    /* After the commit, so that a feed built meanwhile either read it or is told of it. */
+    struct home_post hp = {s->id, s->account_id, s->visibility, s->nmentions, s->mentions};
+    home_status_created(c, &hp);
     if (r->idempotency_key && c->idempotency)
         ttlmap_put(c->idempotency, key, s->id, s->created_at_ms);
     /* Read back for the counters the store keeps. */
@@ -240,6 +244,8 @@ int statuses_delete(struct core *c, uint64_t author, uint64_t id, struct arena *
     d.nmentions = (*out)->nmentions;
     rc = status_store_remove(&c->statuses, id, &d.emit, err);
     events_draft_done(&d, rc);
+    if (rc == 0)
+        home_status_deleted(c, id);
     return rc;
 }
 
@@ -309,6 +315,8 @@ int statuses_timeline(struct core *c, struct timeline_query *q, struct arena *a,
         q->page.limit = 20;
     if (q->page.limit > 40)
         q->page.limit = 40;
+    if (q->kind == TIMELINE_HOME)
+        return home_timeline(c, q, a, out, err);
     return status_store_timeline(&c->statuses, q, a, out, err);
 }
 
@@ -407,6 +415,8 @@ int social_follow(struct core *c, uint64_t follower, uint64_t target, bool on,
         rc = social_store_unfollow(&c->social, follower, target, &changed, &d.emit, err);
         events_draft_done(&d, rc);
     }
+    if (rc == 0 && changed)
+        home_follows_changed(c, follower);
     if (rc == 0)
         rc = social_store_relationship(&c->social, follower, target, out, err);
     arena_release(&a);
@@ -443,5 +453,6 @@ int social_answer_request(struct core *c, uint64_t account, uint64_t requester, 
     arena_release(&a);
     if (rc)
         return rc;
+    home_follows_changed(c, requester);
     return social_store_relationship(&c->social, account, requester, out, err);
 }

@@ -39,6 +39,9 @@ struct status_list {
     struct status *items; /* newest first */
 };
 
+/* The most ids one get_many call of an adapter takes. */
+#define STATUS_STORE_BATCH_MAX 80
+
 struct status_store_ops {
     /* Stores *s with its mentions and tags, increments the author's statuses_count, sets
      * last_status_at_ms to created_at_ms, and increments the parent's replies_count.
@@ -47,6 +50,11 @@ struct status_store_ops {
                   struct err *err);
     /* Loads status `id`. ERR_NOT_FOUND if absent. */
     int (*get)(void *ctx, uint64_t id, struct arena *a, struct status **out, struct err *err);
+    /* Sets out[i] to status ids[i], or NULL if there is none, for i < n, in one round trip.
+     * n may be 0; ids may repeat (the positions share one copy). n <= STATUS_STORE_BATCH_MAX:
+     * callers go through status_store_get_many, which splits larger batches. */
+    int (*get_many)(void *ctx, const uint64_t *ids, size_t n, struct arena *a, struct status **out,
+                    struct err *err);
     /* Deletes status `id` (and its mentions, tags and favourites), decrementing the counters
      * insert incremented. Replies to it stay, as in Mastodon. ERR_NOT_FOUND if absent. */
     int (*remove)(void *ctx, uint64_t id, const struct outbox_emit *emit, struct err *err);
@@ -74,6 +82,19 @@ static inline int status_store_get(struct status_store *s, uint64_t id, struct a
                                    struct status **out, struct err *err)
 {
     return s->ops->get(s->ctx, id, a, out, err);
+}
+
+/* Any n: batches above STATUS_STORE_BATCH_MAX become several calls. */
+static inline int status_store_get_many(struct status_store *s, const uint64_t *ids, size_t n,
+                                        struct arena *a, struct status **out, struct err *err)
+{
+    for (size_t i = 0; i < n; i += STATUS_STORE_BATCH_MAX) {
+        size_t k = n - i < STATUS_STORE_BATCH_MAX ? n - i : STATUS_STORE_BATCH_MAX;
+        int rc = s->ops->get_many(s->ctx, ids + i, k, a, out + i, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 static inline int status_store_remove(struct status_store *s, uint64_t id,

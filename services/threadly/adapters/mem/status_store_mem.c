@@ -84,6 +84,28 @@ static int status_store_mem_get(void *ctx, uint64_t id, struct arena *a, struct 
     return rc;
 }
 
+static int status_store_mem_get_many(void *ctx, const uint64_t *ids, size_t n, struct arena *a,
+                                     struct status **out, struct err *err)
+{
+    struct mem_db *db = ctx;
+    (void)err;
+    ASSERT(n <= STATUS_STORE_BATCH_MAX);
+    pthread_mutex_lock(&db->mu);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
+        for (size_t j = 0; j < i && !out[i]; j++)
+            if (ids[j] == ids[i])
+                out[i] = out[j];
+        const struct status *s = out[i] ? NULL : mem_db_status(db, ids[i]);
+        if (s) {
+            out[i] = arena_alloc(a, sizeof(*out[i]));
+            mem_db_status_copy(s, a, out[i]);
+        }
+    }
+    pthread_mutex_unlock(&db->mu);
+    return 0;
+}
+
 static int status_store_mem_remove(void *ctx, uint64_t id, const struct outbox_emit *emit,
                                    struct err *err)
 {
@@ -228,6 +250,7 @@ static void status_store_mem_close(void *ctx)
 static const struct status_store_ops status_store_mem_ops = {
     .insert = status_store_mem_insert,
     .get = status_store_mem_get,
+    .get_many = status_store_mem_get_many,
     .remove = status_store_mem_remove,
     .replies = status_store_mem_replies,
     .timeline = status_store_mem_timeline,

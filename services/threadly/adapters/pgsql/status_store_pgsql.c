@@ -37,6 +37,8 @@ static const char SQL_REPLIES_ADD[] =
 static const char SQL_DELETE[] =
     "DELETE FROM statuses WHERE id = $1 RETURNING account_id, in_reply_to_id";
 static const char SQL_GET[] = "SELECT " STATUS_PGSQL_COLUMNS " FROM statuses s WHERE s.id = $1";
+static const char SQL_GET_MANY[] =
+    "SELECT " STATUS_PGSQL_COLUMNS " FROM statuses s WHERE s.id = ANY($1::bigint[])";
 static const char SQL_REPLIES[] =
     "SELECT " STATUS_PGSQL_COLUMNS " FROM statuses s WHERE s.in_reply_to_id = $1 ORDER BY s.id";
 
@@ -236,6 +238,34 @@ static int status_store_pgsql_get(void *ctx, uint64_t id, struct arena *a, struc
     return 0;
 }
 
+static int status_store_pgsql_get_many(void *ctx, const uint64_t *ids, size_t n, struct arena *a,
+                                       struct status **out, struct err *err)
+{
+    ASSERT(n <= STATUS_STORE_BATCH_MAX);
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    if (n == 0)
+        return 0;
+    char array[PGSQL_DB_ARRAY_IDS_LEN(STATUS_STORE_BATCH_MAX)];
+    pgsql_db_array_ids(array, ids, n);
+    struct pgsql_params p = {0};
+    pgsql_params_text(&p, array);
+    struct pg_result *r;
+    int rc = pgsql_db_query(ctx, SQL_GET_MANY, &p, &r, NULL, "status get_many", err);
+    if (rc != 0)
+        return rc;
+    for (int row = 0; row < pgsql_ntuples(r); row++) {
+        struct status *s = arena_alloc(a, sizeof(*s));
+        status_store_pgsql_row(r, row, 0, a, s);
+        /* Every position asking for this id gets it (ids may repeat). */
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] == s->id)
+                out[i] = s;
+    }
+    pgsql_db_clear(r);
+    return 0;
+}
+
 static int status_store_pgsql_remove(void *ctx, uint64_t id, const struct outbox_emit *emit,
                                      struct err *err)
 {
@@ -325,6 +355,7 @@ static void status_store_pgsql_close(void *ctx)
 static const struct status_store_ops status_store_pgsql_ops = {
     .insert = status_store_pgsql_insert,
     .get = status_store_pgsql_get,
+    .get_many = status_store_pgsql_get_many,
     .remove = status_store_pgsql_remove,
     .replies = status_store_pgsql_replies,
     .timeline = status_store_pgsql_timeline,

@@ -37,6 +37,13 @@ static const char SQL_DELETE_TAGS[] = "DELETE FROM status_tags WHERE status_id =
 static const char SQL_DELETE_FAVOURITES[] = "DELETE FROM favourites WHERE status_id = ?";
 static const char SQL_DELETE[] = "DELETE FROM statuses WHERE id = ?";
 static const char SQL_GET[] = "SELECT " STATUS_SQLITE_COLUMNS " FROM statuses s WHERE s.id = ?";
+/* The ids arrive as a JSON array. A join driven by json_each probes the primary key once per
+ * id; `IN (SELECT value FROM json_each(?))` first builds a temporary index of the list, which
+ * made the 20-status batch of a home page about a quarter slower. A repeated id gives its row
+ * twice (get_many hands every position the same status anyway). CROSS JOIN keeps the id list
+ * the outer loop whatever the statistics say. */
+static const char SQL_GET_MANY[] =
+    "SELECT " STATUS_SQLITE_COLUMNS " FROM json_each(?) j CROSS JOIN statuses s ON s.id = j.value";
 static const char SQL_REPLIES[] =
     "SELECT " STATUS_SQLITE_COLUMNS " FROM statuses s WHERE s.in_reply_to_id = ? ORDER BY s.id";
 
@@ -289,6 +296,38 @@ static int status_store_sqlite_get(void *ctx, uint64_t id, struct arena *a, stru
     return rc;
 }
 
+static int status_store_sqlite_get_many(void *ctx, const uint64_t *ids, size_t n, struct arena *a,
+                                        struct status **out, struct err *err)
+{
+    ASSERT(n <= STATUS_STORE_BATCH_MAX);
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    if (n == 0)
+        return 0;
+    char json[SQLITE_DB_JSON_IDS_LEN(STATUS_STORE_BATCH_MAX)];
+    sqlite_db_json_ids(json, ids, n);
+    sqlite3_stmt *st;
+    int rc = sqlite_db_stmt(ctx, SQL_GET_MANY, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite_db_bind_text(st, 1, json);
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct status *s = arena_alloc(a, sizeof(*s));
+        rc = status_store_sqlite_row(st, 0, a, s, err);
+        if (rc != 0)
+            break;
+        /* Every position asking for this id gets it (ids may repeat). */
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] == s->id)
+                out[i] = s;
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = sqlite_db_error(st, src, "status get_many", err);
+    sqlite_db_release(st);
+    return rc;
+}
+
 /* Loads the author and parent of status id; ERR_NOT_FOUND if it is absent. */
 static int status_store_sqlite_keys(struct sqlite_db *db, uint64_t id, int64_t *author,
                                     int64_t *parent, struct err *err)
@@ -396,6 +435,7 @@ static void status_store_sqlite_close(void *ctx)
 static const struct status_store_ops status_store_sqlite_ops = {
     .insert = status_store_sqlite_insert,
     .get = status_store_sqlite_get,
+    .get_many = status_store_sqlite_get_many,
     .remove = status_store_sqlite_remove,
     .replies = status_store_sqlite_replies,
     .timeline = status_store_sqlite_timeline,
