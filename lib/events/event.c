@@ -3,6 +3,7 @@
 
 #include "lib/base/clock.h"
 #include "lib/base/id.h"
+#include "lib/base/json_span.h"
 #include "lib/base/xalloc.h"
 
 #include <jansson.h>
@@ -57,10 +58,34 @@ static const char *string_field(json_t *obj, const char *name, size_t max, struc
     return arena_strndup(a, json_string_value(v), n);
 }
 
+/* The text of data: its bytes in the envelope, found by json_span over the text jansson has
+ * just accepted; serialised again only for a "data" name written with escapes. */
+static const char *data_text(const char *text, size_t len, json_t *data, struct arena *a, size_t *n)
+{
+    struct json_span sp;
+    if (json_span_member(text, len, "data", &sp)) {
+        *n = sp.len;
+        return sp.len <= EVENT_DATA_MAX ? arena_strndup(a, sp.p, sp.len) : NULL;
+    }
+    char *d = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    *n = strlen(d);
+    const char *copy = *n <= EVENT_DATA_MAX ? arena_strndup(a, d, *n) : NULL;
+    free(d);
+    return copy;
+}
+
 int event_parse(const char *text, size_t len, struct arena *a, struct event *out, struct err *err)
+{
+    return event_parse_json(text, len, a, out, NULL, err);
+}
+
+int event_parse_json(const char *text, size_t len, struct arena *a, struct event *out,
+                     json_t **data_out, struct err *err)
 {
     json_error_t jerr;
     memset(out, 0, sizeof(*out));
+    if (data_out)
+        *data_out = NULL;
     if (len > EVENT_DATA_MAX + 4096)
         return err_set(err, ERR_INVALID, "event: %zu bytes is too large", len);
     json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -90,17 +115,18 @@ int event_parse(const char *text, size_t len, struct arena *a, struct event *out
     } else if (!json_is_object(data)) {
         rc = err_set(err, ERR_INVALID, "event: data missing or not an object");
     } else {
-        char *d = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (strlen(d) > EVENT_DATA_MAX) {
+        size_t n;
+        out->data = data_text(text, len, data, a, &n);
+        if (!out->data) {
             rc = err_set(err, ERR_INVALID, "event: data too large");
         } else {
-            out->data = arena_strdup(a, d);
             out->type = type;
             out->producer = producer;
             out->key = key;
             out->version = (int)json_integer_value(version);
+            if (data_out)
+                *data_out = json_incref(data);
         }
-        free(d);
     }
     json_decref(j);
     if (rc)

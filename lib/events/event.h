@@ -23,8 +23,10 @@ struct event {
     int64_t occurred_at;  /* Unix milliseconds */
     const char *producer; /* "threadly-service" */
     const char *key;      /* aggregate id: orders events of one aggregate (Kafka key) */
-    const char *data;     /* a JSON object, as text */
+    const char *data;     /* a JSON object, as text (event_parse: the bytes it arrived in) */
 };
+
+struct json_t; /* jansson's value, for event_parse_json */
 
 /* Appends e as one compact JSON object. data must be a JSON object (ASSERTed). */
 void event_format(const struct event *e, struct buf *out);
@@ -35,6 +37,12 @@ void event_format(const struct event *e, struct buf *out);
  * that is not RFC 3339, data that is not an object or is too large. Nothing is partially set
  * on failure that the caller should use. */
 int event_parse(const char *text, size_t len, struct arena *a, struct event *out, struct err *err);
+
+/* As event_parse, and hands the caller the data object jansson parsed (a new reference, to
+ * json_decref; NULL on failure), so that a decoder reads data without parsing its text again.
+ * out->data is the text of data as it appears in text, not serialised again. */
+int event_parse_json(const char *text, size_t len, struct arena *a, struct event *out,
+                     struct json_t **data, struct err *err);
 
 /* True if type looks like an event type ("word(.word)+", lower-case letters, digits, '_'). */
 bool event_type_valid(const char *type);

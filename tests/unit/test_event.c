@@ -2,6 +2,7 @@
 #include "lib/events/event.h"
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <string.h>
 
 Test(event, round_trip)
@@ -88,4 +89,55 @@ Test(event, types)
     cr_assert_not(event_type_valid("Status.Created"));
     cr_assert_not(event_type_valid(".a"));
     cr_assert_not(event_type_valid("a."));
+}
+
+Test(event, data_is_kept_as_it_arrived_and_handed_over_parsed)
+{
+    const char *text = "{\"id\":\"5\",\"type\":\"a.b\",\"version\":1,\"occurred_at\":"
+                       "\"2026-01-01T00:00:00Z\",\"producer\":\"p\",\"key\":\"k\",\"data\": "
+                       "{ \"s\" : \"\\u00e9}\\\"\", \"n\":[1, 2] } }";
+    struct arena a;
+    struct event e;
+    json_t *d = NULL;
+    struct err err = {0};
+    arena_init(&a, 0);
+    cr_assert_eq(event_parse_json(text, strlen(text), &a, &e, &d, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(e.data, "{ \"s\" : \"\\u00e9}\\\"\", \"n\":[1, 2] }", "not serialised again");
+    cr_assert(json_is_object(d));
+    cr_assert_str_eq(json_string_value(json_object_get(d, "s")), "\xc3\xa9}\"");
+    cr_assert_eq(json_array_size(json_object_get(d, "n")), 2);
+    json_decref(d);
+
+    /* A "data" name written with escapes: found by jansson, serialised again. */
+    const char *esc = "{\"id\":\"5\",\"type\":\"a.b\",\"version\":1,\"occurred_at\":"
+                      "\"2026-01-01T00:00:00Z\",\"producer\":\"p\",\"key\":\"k\",\"d\\u0061ta\": "
+                      "{ \"x\" : 1 }}";
+    cr_assert_eq(event_parse(esc, strlen(esc), &a, &e, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(e.data, "{\"x\":1}");
+
+    /* Refused: no object handed over. */
+    d = (json_t *)1;
+    cr_assert_eq(event_parse_json("{\"id\":\"5\"}", 10, &a, &e, &d, &err), ERR_INVALID);
+    cr_assert_null(d);
+    cr_assert_eq(e.id, 0);
+    arena_release(&a);
+}
+
+Test(event, data_too_large_is_refused)
+{
+    struct buf b = BUF_INIT;
+    buf_append_str(&b,
+                   "{\"id\":\"5\",\"type\":\"a.b\",\"version\":1,\"occurred_at\":"
+                   "\"2026-01-01T00:00:00Z\",\"producer\":\"p\",\"key\":\"k\",\"data\":{\"s\":\"");
+    for (size_t i = 0; i < EVENT_DATA_MAX; i++)
+        buf_append_str(&b, "x");
+    buf_append_str(&b, "\"}}");
+    struct arena a;
+    struct event e;
+    struct err err = {0};
+    arena_init(&a, 0);
+    cr_assert_eq(event_parse(b.data, b.len, &a, &e, &err), ERR_INVALID);
+    cr_assert(strstr(err.msg, "too large"), "%s", err.msg);
+    arena_release(&a);
+    buf_release(&b);
 }

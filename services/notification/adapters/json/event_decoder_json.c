@@ -1,8 +1,10 @@
 /* event_decoder_json.c - the event_decoder port on jansson: reads each type's data as
- * docs/events.md describes it and refuses anything else. */
+ * docs/events.md describes it and refuses anything else. Each message is parsed once; the
+ * snapshots it keeps (account, status) are the bytes they arrived in (json_span). */
 #include "services/notification/adapters/json/event_decoder_json.h"
 
 #include "lib/base/id.h"
+#include "lib/base/json_span.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -19,35 +21,50 @@ static bool id_field(json_t *obj, const char *key, uint64_t *out, struct err *er
     return false;
 }
 
-/* A Mastodon entity snapshot: an object with an id; its compact JSON goes to *json. */
-static bool entity(json_t *data, const char *key, struct arena *a, uint64_t *id, const char **json,
-                   json_t **obj, struct err *err)
+/* The text of the snapshot v, member `key` of the object whose text is in (*in): the bytes it
+ * arrived in, found by json_span (the text is what jansson just accepted), or serialised again
+ * when they cannot be found (a name written with escapes). *sp becomes v's own text, for a
+ * snapshot nested in it, or empty after the fallback. */
+static const char *snapshot(json_t *v, const struct json_span *in, const char *key, struct arena *a,
+                            struct json_span *sp)
+{
+    if (in->p && json_span_member(in->p, in->len, key, sp))
+        return arena_strndup(a, sp->p, sp->len);
+    *sp = (struct json_span){0};
+    char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    const char *copy = arena_strdup(a, text);
+    free(text);
+    return copy;
+}
+
+/* A Mastodon entity snapshot: an object with an id; its JSON text goes to *json and *sp. */
+static bool entity(json_t *data, const struct json_span *dtext, const char *key, struct arena *a,
+                   uint64_t *id, const char **json, json_t **obj, struct json_span *sp,
+                   struct err *err)
 {
     json_t *v = json_object_get(data, key);
     if (!json_is_object(v)) {
         err_set(err, ERR_INVALID, "data: \"%s\" missing or not an object", key);
         return false;
     }
-    char what[64];
-    snprintf(what, sizeof(what), "%s.id", key);
     json_t *idv = json_object_get(v, "id");
     if (!json_is_string(idv) || !id_parse(json_string_value(idv), id) || !*id) {
-        err_set(err, ERR_INVALID, "data: \"%s\" missing or not an id", what);
+        err_set(err, ERR_INVALID, "data: \"%s.id\" missing or not an id", key);
         return false;
     }
-    char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    *json = arena_strdup(a, text);
-    free(text);
+    struct json_span own;
+    *json = snapshot(v, dtext, key, a, sp ? sp : &own);
     if (obj)
         *obj = v;
     return true;
 }
 
 /* The status snapshot: id, visibility and the author's id (status.account.id). */
-static bool status(json_t *data, struct arena *a, struct domain_event *out, struct err *err)
+static bool status(json_t *data, const struct json_span *dtext, struct arena *a,
+                   struct domain_event *out, struct json_span *sp, struct err *err)
 {
     json_t *s;
-    if (!entity(data, "status", a, &out->status_id, &out->status_json, &s, err))
+    if (!entity(data, dtext, "status", a, &out->status_id, &out->status_json, &s, sp, err))
         return false;
     json_t *vis = json_object_get(s, "visibility");
     if (!json_is_string(vis) || !visibility_parse(json_string_value(vis), &out->visibility)) {
@@ -147,15 +164,15 @@ static bool mentions(json_t *data, struct arena *a, struct domain_event *out, st
     return true;
 }
 
-static bool status_created(json_t *data, struct arena *a, struct domain_event *out, struct err *err)
+static bool status_created(json_t *data, const struct json_span *dtext, struct arena *a,
+                           struct domain_event *out, struct err *err)
 {
-    if (!status(data, a, out, err))
+    struct json_span st, acct_text;
+    if (!status(data, dtext, a, out, &st, err))
         return false;
     out->actor_id = out->status_account_id;
     json_t *acct = json_object_get(json_object_get(data, "status"), "account");
-    char *text = json_dumps(acct, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    out->actor_json = arena_strdup(a, text);
-    free(text);
+    out->actor_json = snapshot(acct, &st, "account", a, &acct_text);
     mail_actor(acct, a, out);
     mail_status(data, a, out);
     if (!mentions(data, a, out, err))
@@ -167,19 +184,11 @@ static bool status_created(json_t *data, struct arena *a, struct domain_event *o
     return true;
 }
 
-static int decode(void *ctx, const struct event *e, struct arena *a, struct domain_event *out,
-                  struct err *err)
+/* Decodes e's data d (parsed; its text is e->data) into out. */
+static int decode_data(const struct event *e, json_t *d, enum domain_event_kind kind,
+                       struct arena *a, struct domain_event *out, struct err *err)
 {
-    (void)ctx;
-    memset(out, 0, sizeof(*out));
-    enum domain_event_kind kind;
-    if (!domain_event_kind_parse(e->type, e->version, &kind))
-        return err_set(err, ERR_NOT_FOUND, "unknown event type %s version %d", e->type, e->version);
-    json_t *d = json_loads(e->data, JSON_REJECT_DUPLICATES, NULL);
-    if (!json_is_object(d)) {
-        json_decref(d);
-        return err_set(err, ERR_INVALID, "data: not a JSON object");
-    }
+    const struct json_span dt = {e->data, strlen(e->data)}, *dtext = &dt;
     out->id = e->id;
     out->occurred_at_ms = e->occurred_at;
     out->kind = kind;
@@ -189,7 +198,7 @@ static int decode(void *ctx, const struct event *e, struct arena *a, struct doma
     case DOMAIN_ACCOUNT_UPDATED:
     case DOMAIN_PASSWORD_RESET_REQUESTED: {
         json_t *acct;
-        ok = entity(d, "account", a, &out->actor_id, &out->actor_json, &acct, err);
+        ok = entity(d, dtext, "account", a, &out->actor_id, &out->actor_json, &acct, NULL, err);
         if (ok) {
             mail_actor(acct, a, out);
             out->mail.email = str(d, "email", a);
@@ -210,7 +219,7 @@ static int decode(void *ctx, const struct event *e, struct arena *a, struct doma
         break;
     }
     case DOMAIN_STATUS_CREATED:
-        ok = status_created(d, a, out, err);
+        ok = status_created(d, dtext, a, out, err);
         break;
     case DOMAIN_TOKENS_REVOKED:
         ok = id_field(d, "account_id", &out->actor_id, err) &&
@@ -229,8 +238,8 @@ static int decode(void *ctx, const struct event *e, struct arena *a, struct doma
     }
     case DOMAIN_FAVOURITE_CREATED: {
         json_t *acct;
-        ok = entity(d, "account", a, &out->actor_id, &out->actor_json, &acct, err) &&
-             status(d, a, out, err);
+        ok = entity(d, dtext, "account", a, &out->actor_id, &out->actor_json, &acct, NULL, err) &&
+             status(d, dtext, a, out, NULL, err);
         if (ok) {
             mail_actor(acct, a, out);
             mail_status(d, a, out);
@@ -245,8 +254,8 @@ static int decode(void *ctx, const struct event *e, struct arena *a, struct doma
     case DOMAIN_FOLLOW_CREATED:
     case DOMAIN_FOLLOW_REQUEST_CREATED: {
         json_t *acct;
-        ok = entity(d, "account", a, &out->actor_id, &out->actor_json, &acct, err) &&
-             entity(d, "target", a, &out->target_id, &out->target_json, NULL, err);
+        ok = entity(d, dtext, "account", a, &out->actor_id, &out->actor_json, &acct, NULL, err) &&
+             entity(d, dtext, "target", a, &out->target_id, &out->target_json, NULL, NULL, err);
         if (ok)
             mail_actor(acct, a, out);
         break;
@@ -265,7 +274,6 @@ static int decode(void *ctx, const struct event *e, struct arena *a, struct doma
         break;
     }
     }
-    json_decref(d);
     if (!ok) {
         memset(out, 0, sizeof(*out));
         return ERR_INVALID;
@@ -273,7 +281,43 @@ static int decode(void *ctx, const struct event *e, struct arena *a, struct doma
     return 0;
 }
 
-static const struct event_decoder_ops ops = {decode};
+static int decode(void *ctx, const struct event *e, struct arena *a, struct domain_event *out,
+                  struct err *err)
+{
+    (void)ctx;
+    memset(out, 0, sizeof(*out));
+    enum domain_event_kind kind;
+    if (!domain_event_kind_parse(e->type, e->version, &kind))
+        return err_set(err, ERR_NOT_FOUND, "unknown event type %s version %d", e->type, e->version);
+    json_t *d = json_loads(e->data, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(d)) {
+        json_decref(d);
+        return err_set(err, ERR_INVALID, "data: not a JSON object");
+    }
+    int rc = decode_data(e, d, kind, a, out, err);
+    json_decref(d);
+    return rc;
+}
+
+static int parse(void *ctx, const char *text, size_t len, struct arena *a, struct event *e,
+                 struct domain_event *out, struct err *err)
+{
+    (void)ctx;
+    memset(out, 0, sizeof(*out));
+    json_t *d;
+    int rc = event_parse_json(text, len, a, e, &d, err);
+    if (rc)
+        return rc;
+    enum domain_event_kind kind;
+    if (!domain_event_kind_parse(e->type, e->version, &kind))
+        rc = err_set(err, ERR_NOT_FOUND, "unknown event type %s version %d", e->type, e->version);
+    else
+        rc = decode_data(e, d, kind, a, out, err);
+    json_decref(d);
+    return rc;
+}
+
+static const struct event_decoder_ops ops = {decode, parse};
 
 struct event_decoder event_decoder_json(void)
 {
