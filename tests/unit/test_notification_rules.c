@@ -289,13 +289,19 @@ Test(decoder, parse_reads_each_message_once_and_keeps_snapshot_bytes)
     cr_assert_str_eq(e.actor_json, "{\"id\":\"10\",\"username\":\"al\"}");
     cr_assert_eq(e.nmentions, 1);
 
-    /* A snapshot name written with escapes is found by jansson and serialised again. */
+    /* A snapshot name written with escapes is found (names are compared decoded). */
     cr_assert_eq(parse("{\"follow_id\":\"1\",\"\\u0061ccount\":{ \"id\":\"30\"},"
                        "\"target\":{\"id\":\"31\"}}",
                        "follow.created", &a, &ev, &e, &err),
                  0, "%s", err.msg);
-    cr_assert_str_eq(e.actor_json, "{\"id\":\"30\"}");
+    cr_assert_str_eq(e.actor_json, "{ \"id\":\"30\"}");
     cr_assert_str_eq(e.target_json, "{\"id\":\"31\"}");
+    /* ids and strings written with escapes are decoded. */
+    cr_assert_eq(parse("{\"account_id\":\"\\u0033\\u0030\",\"status_id\":\"5\","
+                       "\"status_account_id\":\"31\"}",
+                       "favourite.deleted", &a, &ev, &e, &err),
+                 0, "%s", err.msg);
+    cr_assert_eq(e.actor_id, 30);
 
     /* Refusals: the envelope (id 0), the type (id kept), the data (id kept). */
     cr_assert_eq(parse("[]", "follow.created", &a, &ev, &e, &err), ERR_INVALID);
