@@ -490,39 +490,67 @@ static bool name_is(const char *text, size_t off, size_t len, const char *key, s
     return same;
 }
 
-bool json_span_member(const char *text, size_t len, const char *key, struct json_span *out)
+/* Fills out[k] with the value of member keys[k] of the object in text[0..len) (empty when
+ * absent) in one pass that stops once every key is found; returns how many were found. */
+static size_t scan_members(const char *text, size_t len, const char *const *keys, size_t nkeys,
+                           struct json_span *out)
 {
-    size_t klen = strlen(key);
+    size_t found = 0;
+    for (size_t k = 0; k < nkeys; k++)
+        out[k] = (struct json_span){NULL, 0};
     size_t i = skip_space(text, 0, len);
-    *out = (struct json_span){NULL, 0};
     if (i >= len || text[i] != '{')
-        return false;
+        return 0;
     i++;
-    for (;;) {
+    while (found < nkeys) {
         i = skip_space(text, i, len);
         if (i >= len || text[i] != '"')
-            return false; /* '}' (the end) or not JSON */
+            break; /* '}' (the end) or not JSON */
         size_t name = i + 1, end = skip_string(text, i, len);
         if (end == RAN_OUT)
-            return false;
-        bool match = name_is(text, name, end - 1 - name, key, klen);
+            break;
+        size_t nlen = end - 1 - name, k = 0;
+        if (!memchr(text + name, '\\', nlen)) {
+            while (k < nkeys &&
+                   (out[k].p || strlen(keys[k]) != nlen || memcmp(text + name, keys[k], nlen) != 0))
+                k++;
+        } else {
+            while (k < nkeys && (out[k].p || !name_is(text, name, nlen, keys[k], strlen(keys[k]))))
+                k++;
+        }
         i = skip_space(text, end, len);
         if (i >= len || text[i] != ':')
-            return false;
+            break;
         i = skip_space(text, i + 1, len);
         size_t vend = skip_value(text, i, len);
         if (vend == RAN_OUT || vend == i)
-            return false;
-        if (match) {
-            out->p = text + i;
-            out->len = vend - i;
-            return true;
+            break;
+        if (k < nkeys) {
+            out[k] = (struct json_span){text + i, vend - i};
+            found++;
         }
         i = skip_space(text, vend, len);
         if (i >= len || text[i] != ',')
-            return false;
+            break;
         i++;
     }
+    return found;
+}
+
+bool json_span_member(const char *text, size_t len, const char *key, struct json_span *out)
+{
+    return scan_members(text, len, &key, 1, out) == 1;
+}
+
+size_t json_span_members(struct json_span v, const char *const *keys, size_t n,
+                         struct json_span *out)
+{
+    if (!v.p) {
+        for (size_t k = 0; k < n; k++)
+            out[k] = (struct json_span){NULL, 0};
+        return 0;
+    }
+    return scan_members(v.p, v.len, keys, n, out);
 }
 
 struct json_span json_span_get(struct json_span v, const char *key)

@@ -43,6 +43,10 @@ bool json_span_valid(const char *text, size_t len, const char **why);
 bool json_span_member(const char *text, size_t len, const char *key, struct json_span *out);
 /* The same on a span: member key of object v (absent when v is not an object). */
 struct json_span json_span_get(struct json_span v, const char *key);
+/* Several members of object v in one pass: out[k] is member keys[k] (empty when absent).
+ * Returns how many were found. */
+size_t json_span_members(struct json_span v, const char *const *keys, size_t n,
+                         struct json_span *out);
 /* The type of v, from its first byte (JSON_SPAN_NONE when v is empty). */
 enum json_span_type json_span_type(struct json_span v);
 /* The next element of array v after *item (item->p NULL: the first). False at the end. */

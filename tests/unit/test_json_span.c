@@ -372,3 +372,17 @@ Test(json_span, arrays_strings_integers)
     cr_assert_eq(json_span_type(json_span_get(json_span_get(all, "i"), "x")), JSON_SPAN_NONE);
     arena_release(&a);
 }
+
+Test(json_span, several_members_in_one_pass)
+{
+    const char *t = "{\"a\":{\"x\":1},\"b\":\"s\",\"c\\u0064\":[1],\"e\":null}";
+    static const char *const keys[] = {"e", "cd", "zz", "a"};
+    struct json_span v = {t, strlen(t)}, m[4];
+    cr_assert_eq(json_span_members(v, keys, 4, m), 3);
+    cr_assert(m[0].len == 4 && memcmp(m[0].p, "null", 4) == 0);
+    cr_assert(m[1].len == 3 && memcmp(m[1].p, "[1]", 3) == 0, "names compared decoded");
+    cr_assert_null(m[2].p);
+    cr_assert(m[3].len == 7 && memcmp(m[3].p, "{\"x\":1}", 7) == 0);
+    cr_assert_eq(json_span_members(json_span_get(v, "b"), keys, 4, m), 0, "not an object");
+    cr_assert_null(m[3].p);
+}

@@ -48,38 +48,51 @@ static bool id_field(span obj, const char *key, uint64_t *out, struct err *err)
     return false;
 }
 
-/* A Mastodon entity snapshot: an object with an id; its text, as it arrived, goes to *json. */
-static bool entity(span data, const char *key, struct arena *a, uint64_t *id, const char **json,
-                   span *obj, struct err *err)
+/* The members of the snapshots the decoder reads, each object read in one pass. */
+enum { A_ID, A_USERNAME, A_DISPLAY_NAME, A_URL, A_N };
+static const char *const account_keys[A_N] = {"id", "username", "display_name", "url"};
+enum { S_ID, S_VISIBILITY, S_ACCOUNT, S_CONTENT, S_URL, S_N };
+static const char *const status_keys[S_N] = {"id", "visibility", "account", "content", "url"};
+
+/* A Mastodon entity snapshot v (member `key` of data): an object with an id (keys[0]), whose
+ * members keys[0..n) go to m; its text, as it arrived, goes to *json. */
+static bool entity(span v, const char *key, const char *const *keys, size_t n, span *m,
+                   struct arena *a, uint64_t *id, const char **json, struct err *err)
 {
-    span v = get(data, key);
     if (!is(v, JSON_SPAN_OBJECT)) {
         err_set(err, ERR_INVALID, "data: \"%s\" missing or not an object", key);
         return false;
     }
-    if (!id_value(get(v, "id"), id)) {
+    json_span_members(v, keys, n, m);
+    if (!id_value(m[0], id)) {
         err_set(err, ERR_INVALID, "data: \"%s.id\" missing or not an id", key);
         return false;
     }
     *json = arena_strndup(a, v.p, v.len);
-    if (obj)
-        *obj = v;
     return true;
 }
 
-/* The status snapshot: id, visibility and the author's id (status.account.id). */
-static bool status(span data, struct arena *a, struct domain_event *out, struct err *err)
+/* An account snapshot, member key of data: its id to *id, its text to *json, its members
+ * (account_keys) to m. */
+static bool account(span data, const char *key, struct arena *a, uint64_t *id, const char **json,
+                    span *m, struct err *err)
 {
-    span s;
-    if (!entity(data, "status", a, &out->status_id, &out->status_json, &s, err))
+    return entity(get(data, key), key, account_keys, A_N, m, a, id, json, err);
+}
+
+/* The status snapshot v: id, visibility and the author's id (status.account.id); its members
+ * (status_keys) to m. */
+static bool status(span v, struct arena *a, struct domain_event *out, span *m, struct err *err)
+{
+    if (!entity(v, "status", status_keys, S_N, m, a, &out->status_id, &out->status_json, err))
         return false;
-    const char *vis = json_span_string(get(s, "visibility"), a);
+    const char *vis = json_span_string(m[S_VISIBILITY], a);
     if (!vis || !visibility_parse(vis, &out->visibility)) {
         err_set(err, ERR_INVALID, "data: status.visibility missing or unknown");
         return false;
     }
-    span acct = get(s, "account");
-    if (!is(acct, JSON_SPAN_OBJECT) || !id_field(acct, "id", &out->status_account_id, err)) {
+    if (!is(m[S_ACCOUNT], JSON_SPAN_OBJECT) ||
+        !id_field(m[S_ACCOUNT], "id", &out->status_account_id, err)) {
         err_set(err, ERR_INVALID, "data: status.account.id missing or not an id");
         return false;
     }
@@ -130,21 +143,20 @@ static const char *html_text(const char *html, struct arena *a)
     return out;
 }
 
-/* What a mail needs from the actor's account snapshot. */
-static void mail_actor(span acct, struct arena *a, struct domain_event *out)
+/* What a mail needs from the actor's account snapshot (its members m, account_keys). */
+static void mail_actor(const span *m, struct arena *a, struct domain_event *out)
 {
-    out->mail.actor_username = str(acct, "username", a);
-    out->mail.actor_display_name = str(acct, "display_name", a);
-    out->mail.actor_url = str(acct, "url", a);
+    out->mail.actor_username = json_span_string(m[A_USERNAME], a);
+    out->mail.actor_display_name = json_span_string(m[A_DISPLAY_NAME], a);
+    out->mail.actor_url = json_span_string(m[A_URL], a);
 }
 
-/* ... and from the status snapshot. */
-static void mail_status(span data, struct arena *a, struct domain_event *out)
+/* ... and from the status snapshot (its members m, status_keys). */
+static void mail_status(const span *m, struct arena *a, struct domain_event *out)
 {
-    span s = get(data, "status");
-    const char *content = str(s, "content", a);
+    const char *content = json_span_string(m[S_CONTENT], a);
     out->mail.status_text = content ? html_text(content, a) : NULL;
-    out->mail.status_url = str(s, "url", a);
+    out->mail.status_url = json_span_string(m[S_URL], a);
 }
 
 /* mentioned_account_ids: an array of ids (an empty one when absent and optional). */
@@ -175,13 +187,14 @@ static bool mentions(span data, struct arena *a, struct domain_event *out, struc
 
 static bool status_created(span data, struct arena *a, struct domain_event *out, struct err *err)
 {
-    if (!status(data, a, out, err))
+    span sm[S_N], am[A_N];
+    if (!status(get(data, "status"), a, out, sm, err))
         return false;
     out->actor_id = out->status_account_id;
-    span acct = get(get(data, "status"), "account");
-    out->actor_json = arena_strndup(a, acct.p, acct.len);
-    mail_actor(acct, a, out);
-    mail_status(data, a, out);
+    out->actor_json = arena_strndup(a, sm[S_ACCOUNT].p, sm[S_ACCOUNT].len);
+    json_span_members(sm[S_ACCOUNT], account_keys, A_N, am);
+    mail_actor(am, a, out);
+    mail_status(sm, a, out);
     if (!mentions(data, a, out, err))
         return false;
     span r = get(data, "in_reply_to_account_id");
@@ -203,10 +216,10 @@ static int decode_data(const struct event *e, span d, enum domain_event_kind kin
     case DOMAIN_ACCOUNT_CREATED:
     case DOMAIN_ACCOUNT_UPDATED:
     case DOMAIN_PASSWORD_RESET_REQUESTED: {
-        span acct;
-        ok = entity(d, "account", a, &out->actor_id, &out->actor_json, &acct, err);
+        span am[A_N];
+        ok = account(d, "account", a, &out->actor_id, &out->actor_json, am, err);
         if (ok) {
-            mail_actor(acct, a, out);
+            mail_actor(am, a, out);
             out->mail.email = str(d, "email", a);
             out->mail.locale = str(d, "locale", a);
             out->mail.token = str(
@@ -249,12 +262,15 @@ static int decode_data(const struct event *e, span d, enum domain_event_kind kin
         break;
     }
     case DOMAIN_FAVOURITE_CREATED: {
-        span acct;
-        ok = entity(d, "account", a, &out->actor_id, &out->actor_json, &acct, err) &&
-             status(d, a, out, err);
+        static const char *const keys[] = {"account", "status"};
+        span dm[2], am[A_N], sm[S_N];
+        json_span_members(d, keys, 2, dm);
+        ok = entity(dm[0], "account", account_keys, A_N, am, a, &out->actor_id, &out->actor_json,
+                    err) &&
+             status(dm[1], a, out, sm, err);
         if (ok) {
-            mail_actor(acct, a, out);
-            mail_status(d, a, out);
+            mail_actor(am, a, out);
+            mail_status(sm, a, out);
         }
         break;
     }
@@ -265,11 +281,12 @@ static int decode_data(const struct event *e, span d, enum domain_event_kind kin
         break;
     case DOMAIN_FOLLOW_CREATED:
     case DOMAIN_FOLLOW_REQUEST_CREATED: {
-        span acct;
-        ok = entity(d, "account", a, &out->actor_id, &out->actor_json, &acct, err) &&
-             entity(d, "target", a, &out->target_id, &out->target_json, NULL, err);
+        span am[A_N], tm[1];
+        ok = account(d, "account", a, &out->actor_id, &out->actor_json, am, err) &&
+             entity(get(d, "target"), "target", account_keys, 1, tm, a, &out->target_id,
+                    &out->target_json, err);
         if (ok)
-            mail_actor(acct, a, out);
+            mail_actor(am, a, out);
         break;
     }
     case DOMAIN_FOLLOW_DELETED:
