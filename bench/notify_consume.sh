@@ -9,7 +9,8 @@
 # database and drains it: every event decoded, turned into a notification, stored with its
 # dedupe row and the cursor or offset commit. The rate is the events counted by
 # notification_events_consumed_total between the first and the last sample that moved, over
-# that time (sampled every 0.1 s), so start-up and the group join are not counted.
+# that time (sampled every 0.1 s), so start-up and the group join are not counted; the CPU per
+# event is notification-service's utime+stime (/proc/PID/stat) over the same samples.
 # Usage: bench/notify_consume.sh [BUILD_DIR]
 #   env: EVENTS (100000) TRANSPORT (kafka | feed) BENCH_CONSUME_PORT (26180; and the next)
 #   NOTIF_ARGS (extra notification-service flags, e.g. "--events-batch 1000")
