@@ -9,20 +9,18 @@
 
 #include <string.h>
 
-typedef struct json_span span; /* for brevity in this file only */
-
-static span get(span obj, const char *key)
+static struct json_span get(struct json_span obj, const char *key)
 {
     return json_span_get(obj, key);
 }
 
-static bool is(span v, enum json_span_type t)
+static bool is(struct json_span v, enum json_span_type t)
 {
     return json_span_type(v) == t;
 }
 
 /* A string that is an id: digits, not 0. */
-static bool id_value(span v, uint64_t *out)
+static bool id_value(struct json_span v, uint64_t *out)
 {
     char buf[32];
     if (!is(v, JSON_SPAN_STRING))
@@ -40,7 +38,7 @@ static bool id_value(span v, uint64_t *out)
 }
 
 /* An id field: a string of digits, not 0. */
-static bool id_field(span obj, const char *key, uint64_t *out, struct err *err)
+static bool id_field(struct json_span obj, const char *key, uint64_t *out, struct err *err)
 {
     if (id_value(get(obj, key), out))
         return true;
@@ -56,8 +54,9 @@ static const char *const status_keys[S_N] = {"id", "visibility", "account", "con
 
 /* A Mastodon entity snapshot v (member `key` of data): an object with an id (keys[0]), whose
  * members keys[0..n) go to m; its text, as it arrived, goes to *json. */
-static bool entity(span v, const char *key, const char *const *keys, size_t n, span *m,
-                   struct arena *a, uint64_t *id, const char **json, struct err *err)
+static bool entity(struct json_span v, const char *key, const char *const *keys, size_t n,
+                   struct json_span *m, struct arena *a, uint64_t *id, const char **json,
+                   struct err *err)
 {
     if (!is(v, JSON_SPAN_OBJECT)) {
         err_set(err, ERR_INVALID, "data: \"%s\" missing or not an object", key);
@@ -74,15 +73,16 @@ static bool entity(span v, const char *key, const char *const *keys, size_t n, s
 
 /* An account snapshot, member key of data: its id to *id, its text to *json, its members
  * (account_keys) to m. */
-static bool account(span data, const char *key, struct arena *a, uint64_t *id, const char **json,
-                    span *m, struct err *err)
+static bool account(struct json_span data, const char *key, struct arena *a, uint64_t *id,
+                    const char **json, struct json_span *m, struct err *err)
 {
     return entity(get(data, key), key, account_keys, A_N, m, a, id, json, err);
 }
 
 /* The status snapshot v: id, visibility and the author's id (status.account.id); its members
  * (status_keys) to m. */
-static bool status(span v, struct arena *a, struct domain_event *out, span *m, struct err *err)
+static bool status(struct json_span v, struct arena *a, struct domain_event *out,
+                   struct json_span *m, struct err *err)
 {
     if (!entity(v, "status", status_keys, S_N, m, a, &out->status_id, &out->status_json, err))
         return false;
@@ -100,7 +100,7 @@ static bool status(span v, struct arena *a, struct domain_event *out, span *m, s
 }
 
 /* The string at key of obj in the arena, or NULL. */
-static const char *str(span obj, const char *key, struct arena *a)
+static const char *str(struct json_span obj, const char *key, struct arena *a)
 {
     return json_span_string(get(obj, key), a);
 }
@@ -144,7 +144,7 @@ static const char *html_text(const char *html, struct arena *a)
 }
 
 /* What a mail needs from the actor's account snapshot (its members m, account_keys). */
-static void mail_actor(const span *m, struct arena *a, struct domain_event *out)
+static void mail_actor(const struct json_span *m, struct arena *a, struct domain_event *out)
 {
     out->mail.actor_username = json_span_string(m[A_USERNAME], a);
     out->mail.actor_display_name = json_span_string(m[A_DISPLAY_NAME], a);
@@ -152,7 +152,7 @@ static void mail_actor(const span *m, struct arena *a, struct domain_event *out)
 }
 
 /* ... and from the status snapshot (its members m, status_keys). */
-static void mail_status(const span *m, struct arena *a, struct domain_event *out)
+static void mail_status(const struct json_span *m, struct arena *a, struct domain_event *out)
 {
     const char *content = json_span_string(m[S_CONTENT], a);
     out->mail.status_text = content ? html_text(content, a) : NULL;
@@ -160,9 +160,10 @@ static void mail_status(const span *m, struct arena *a, struct domain_event *out
 }
 
 /* mentioned_account_ids: an array of ids (an empty one when absent and optional). */
-static bool mentions(span data, struct arena *a, struct domain_event *out, struct err *err)
+static bool mentions(struct json_span data, struct arena *a, struct domain_event *out,
+                     struct err *err)
 {
-    span m = get(data, "mentioned_account_ids"), it = {0};
+    struct json_span m = get(data, "mentioned_account_ids"), it = {0};
     if (is(m, JSON_SPAN_NONE) && out->kind == DOMAIN_STATUS_DELETED)
         return true; /* status.deleted had no mentions at first (docs/events.md) */
     size_t n = 0;
@@ -173,7 +174,7 @@ static bool mentions(span data, struct arena *a, struct domain_event *out, struc
         return false;
     }
     uint64_t *ids = arena_calloc(a, n + 1, sizeof(*ids));
-    it = (span){0};
+    it = (struct json_span){0};
     for (size_t i = 0; i < n && json_span_next(m, &it); i++) {
         if (!id_value(it, &ids[i])) {
             err_set(err, ERR_INVALID, "data: mentioned_account_ids[%zu] is not an id", i);
@@ -185,9 +186,10 @@ static bool mentions(span data, struct arena *a, struct domain_event *out, struc
     return true;
 }
 
-static bool status_created(span data, struct arena *a, struct domain_event *out, struct err *err)
+static bool status_created(struct json_span data, struct arena *a, struct domain_event *out,
+                           struct err *err)
 {
-    span sm[S_N], am[A_N];
+    struct json_span sm[S_N], am[A_N];
     if (!status(get(data, "status"), a, out, sm, err))
         return false;
     out->actor_id = out->status_account_id;
@@ -197,7 +199,7 @@ static bool status_created(span data, struct arena *a, struct domain_event *out,
     mail_status(sm, a, out);
     if (!mentions(data, a, out, err))
         return false;
-    span r = get(data, "in_reply_to_account_id");
+    struct json_span r = get(data, "in_reply_to_account_id");
     if (!is(r, JSON_SPAN_NONE) && !is(r, JSON_SPAN_NULL) &&
         !id_field(data, "in_reply_to_account_id", &out->in_reply_to_account_id, err))
         return false;
@@ -205,8 +207,8 @@ static bool status_created(span data, struct arena *a, struct domain_event *out,
 }
 
 /* Decodes d, the text of e's data (checked JSON), into out. */
-static int decode_data(const struct event *e, span d, enum domain_event_kind kind, struct arena *a,
-                       struct domain_event *out, struct err *err)
+static int decode_data(const struct event *e, struct json_span d, enum domain_event_kind kind,
+                       struct arena *a, struct domain_event *out, struct err *err)
 {
     out->id = e->id;
     out->occurred_at_ms = e->occurred_at;
@@ -216,7 +218,7 @@ static int decode_data(const struct event *e, span d, enum domain_event_kind kin
     case DOMAIN_ACCOUNT_CREATED:
     case DOMAIN_ACCOUNT_UPDATED:
     case DOMAIN_PASSWORD_RESET_REQUESTED: {
-        span am[A_N];
+        struct json_span am[A_N];
         ok = account(d, "account", a, &out->actor_id, &out->actor_json, am, err);
         if (ok) {
             mail_actor(am, a, out);
@@ -231,7 +233,7 @@ static int decode_data(const struct event *e, span d, enum domain_event_kind kin
         break;
     }
     case DOMAIN_TOKEN_REVOKED: {
-        span acct = get(d, "account_id");
+        struct json_span acct = get(d, "account_id");
         ok = id_field(d, "jti", &out->jti, err);
         if (ok && is(acct, JSON_SPAN_STRING)) {
             /* "0" (an app token) is an account id of 0 here. */
@@ -251,7 +253,7 @@ static int decode_data(const struct event *e, span d, enum domain_event_kind kin
     case DOMAIN_STATUS_DELETED: {
         /* visibility and mentions decide who is told (streaming); an event without the
          * visibility reaches the author only. */
-        span v = get(d, "visibility");
+        struct json_span v = get(d, "visibility");
         ok = id_field(d, "status_id", &out->status_id, err) &&
              id_field(d, "account_id", &out->actor_id, err) && mentions(d, a, out, err);
         if (ok && !is(v, JSON_SPAN_NONE)) {
@@ -263,7 +265,7 @@ static int decode_data(const struct event *e, span d, enum domain_event_kind kin
     }
     case DOMAIN_FAVOURITE_CREATED: {
         static const char *const keys[] = {"account", "status"};
-        span dm[2], am[A_N], sm[S_N];
+        struct json_span dm[2], am[A_N], sm[S_N];
         json_span_members(d, keys, 2, dm);
         ok = entity(dm[0], "account", account_keys, A_N, am, a, &out->actor_id, &out->actor_json,
                     err) &&
@@ -281,7 +283,7 @@ static int decode_data(const struct event *e, span d, enum domain_event_kind kin
         break;
     case DOMAIN_FOLLOW_CREATED:
     case DOMAIN_FOLLOW_REQUEST_CREATED: {
-        span am[A_N], tm[1];
+        struct json_span am[A_N], tm[1];
         ok = account(d, "account", a, &out->actor_id, &out->actor_json, am, err) &&
              entity(get(d, "target"), "target", account_keys, 1, tm, a, &out->target_id,
                     &out->target_json, err);
@@ -294,7 +296,7 @@ static int decode_data(const struct event *e, span d, enum domain_event_kind kin
              id_field(d, "target_account_id", &out->target_id, err);
         break;
     case DOMAIN_FOLLOW_REQUEST_DELETED: {
-        span acc = get(d, "accepted");
+        struct json_span acc = get(d, "accepted");
         ok = id_field(d, "account_id", &out->actor_id, err) &&
              id_field(d, "target_account_id", &out->target_id, err);
         if (ok && !is(acc, JSON_SPAN_TRUE) && !is(acc, JSON_SPAN_FALSE))
@@ -318,7 +320,7 @@ static int decode(void *ctx, const struct event *e, struct arena *a, struct doma
     enum domain_event_kind kind;
     if (!domain_event_kind_parse(e->type, e->version, &kind))
         return err_set(err, ERR_NOT_FOUND, "unknown event type %s version %d", e->type, e->version);
-    span d = {e->data, strlen(e->data)};
+    struct json_span d = {e->data, strlen(e->data)};
     if (!json_span_valid(d.p, d.len, NULL) || !is(d, JSON_SPAN_OBJECT))
         return err_set(err, ERR_INVALID, "data: not a JSON object");
     return decode_data(e, d, kind, a, out, err);
@@ -336,7 +338,7 @@ static int parse(void *ctx, const char *text, size_t len, struct arena *a, struc
     if (!domain_event_kind_parse(e->type, e->version, &kind))
         return err_set(err, ERR_NOT_FOUND, "unknown event type %s version %d", e->type, e->version);
     /* event_parse checked the whole text, data included. */
-    return decode_data(e, (span){e->data, strlen(e->data)}, kind, a, out, err);
+    return decode_data(e, (struct json_span){e->data, strlen(e->data)}, kind, a, out, err);
 }
 
 static const struct event_decoder_ops ops = {decode, parse};
