@@ -9,10 +9,12 @@
 # database and drains it: every event decoded, turned into a notification, stored with its
 # dedupe row and the cursor or offset commit. The rate is the events counted by
 # notification_events_consumed_total between the first and the last sample that moved, over
-# that time (sampled every 0.1 s), so start-up and the group join are not counted.
+# that time (sampled every 0.1 s), so start-up and the group join are not counted; the CPU per
+# event is notification-service's utime+stime (/proc/PID/stat) over the same samples.
 # Usage: bench/notify_consume.sh [BUILD_DIR]
 #   env: EVENTS (100000) TRANSPORT (kafka | feed) BENCH_CONSUME_PORT (26180; and the next)
 #   NOTIF_ARGS (extra notification-service flags, e.g. "--events-batch 1000")
+#   BENCH_PERF (a file: `perf record -g` of notification-service while it drains, written there)
 #   BENCH_KAFKA_BOOTSTRAP, or a broker started with scripts/kafka on BENCH_KAFKA_PORT (18094;
 #   and the next) in the temporary folder
 set -euo pipefail
@@ -140,32 +142,51 @@ pids+=("$notif_pid")
 notif_url=http://127.0.0.1:$notif_port
 wait_http "$notif_pid" notification-service "$notif_url/health" "$tmp/notif.log"
 
-# Samples "ms count" until every event is consumed.
+cpu_ticks() { # PID: utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat)
+    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+if [ -n "${BENCH_PERF:-}" ]; then
+    command -v perf >/dev/null || die "perf not found in PATH (scripts/setup --test installs it)"
+    perf record -q -g -o "$BENCH_PERF" -p "$notif_pid" 2>"$tmp/perf.log" &
+    perf_pid=$!
+    pids+=("$perf_pid")
+fi
+
+# Samples "ms count cpu-ticks" until every event is consumed.
 samples=$tmp/samples.txt
 : >"$samples"
 deadline=$((SECONDS + 900))
 while :; do
     n=$(metric "$notif_url" notification_events_consumed_total)
-    echo "$(date +%s%3N) ${n:-0}" >>"$samples"
+    echo "$(date +%s%3N) ${n:-0} $(cpu_ticks "$notif_pid")" >>"$samples"
     [ "${n:-0}" -ge "$total" ] 2>/dev/null && break
     ((SECONDS < deadline)) || die "notification-service consumed ${n:-0} of $total in 900 s"
     kill -0 "$notif_pid" 2>/dev/null || die "notification-service died (see $tmp/notif.log)"
     sleep 0.1
 done
-read -r t_first n_first < <(awk '$2 > 0 { print; exit }' "$samples")
-read -r t_last n_last < <(tail -n 1 "$samples")
+if [ -n "${BENCH_PERF:-}" ]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+    say "perf profile in $BENCH_PERF"
+fi
+read -r t_first n_first c_first < <(awk '$2 > 0 { print; exit }' "$samples")
+read -r t_last n_last c_last < <(tail -n 1 "$samples")
 ms=$((t_last - t_first))
 ((ms > 0)) || die "too few samples; raise EVENTS"
 rate=$(awk -v n=$((n_last - n_first)) -v ms="$ms" 'BEGIN { printf "%.0f", n * 1000 / ms }')
+# CPU time notification-service spent (all its threads) per event over the same samples.
+cpu_us=$(awk -v n=$((n_last - n_first)) -v t=$((c_last - c_first)) -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
 notifs=$(sqlite3 "$tmp/data/notification/notification.db" "SELECT count(*) FROM notifications")
 rss=$(rss_mb "$notif_pid")
 dead=$(metric "$notif_url" notification_events_dead_lettered_total)
 echo "consumed $n_last events ($((n_last - n_first)) between the first and the last moving sample," \
     "$ms ms): $rate events/s; $notifs notifications stored; ${dead:-0} dead-lettered;" \
-    "notification-service RSS $rss MB; transport $TRANSPORT; $(nproc) CPUs"
+    "notification-service RSS $rss MB, CPU $cpu_us us/event; transport $TRANSPORT; $(nproc) CPUs"
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo none)
 goal=$(awk -v r="$rate" 'BEGIN { print (r >= 10000) ? "met" : "missed" }')
 cmd="EVENTS=$EVENTS TRANSPORT=$TRANSPORT${NOTIF_ARGS:+ NOTIF_ARGS='$NOTIF_ARGS'} bench/notify_consume.sh"
 echo "row: | $(date -u +%Y-%m-%d) | $commit | \`$cmd\` |" \
-    "$rate | $notifs | ${dead:-0} | $rss | >= 10000 events/s: $goal | $(nproc) |"
+    "$rate | $cpu_us | $notifs | ${dead:-0} | $rss | >= 10000 events/s: $goal | $(nproc) |"
 ok=1

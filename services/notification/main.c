@@ -40,8 +40,8 @@ static const struct config_option options[] = {
     {"internal-secret", "THREADLY_INTERNAL_SECRET", CONFIG_STRING, NULL, 0, 0,
      "Sent to the event feed as X-Threadly-Internal-Secret (threadly-service's "
      "--internal-secret)."},
-    {"events-batch", "THREADLY_EVENTS_BATCH", CONFIG_INT, "100", 1, 1000,
-     "Events asked for per feed request."},
+    {"events-batch", "THREADLY_EVENTS_BATCH", CONFIG_INT, "500", 1, 1000,
+     "Events asked for per feed request or Kafka poll, stored in one transaction."},
     {"events-wait", "THREADLY_EVENTS_WAIT", CONFIG_INT, "25", 0, 30,
      "Seconds a feed request waits for new events (long poll)."},
     {"events-backoff-max-ms", "THREADLY_EVENTS_BACKOFF_MAX_MS", CONFIG_INT, "10000", 10, 600000,

@@ -243,6 +243,86 @@ Test(decoder, every_type_and_bad_data)
     arena_release(&a);
 }
 
+/* The envelope parse path (what the consumer calls): one parse, snapshots kept as the bytes
+ * they arrived in, the same refusals as event_parse and decode. */
+static int parse(const char *data, const char *type, struct arena *a, struct event *e,
+                 struct domain_event *out, struct err *err)
+{
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "{\"id\":\"77\",\"type\":\"%s\",\"version\":1,\"occurred_at\":"
+             "\"2026-11-24T01:02:03.000Z\",\"producer\":\"threadly-service\",\"key\":\"1\","
+             "\"data\":%s}",
+             type, data);
+    struct event_decoder d = event_decoder_json();
+    return event_decoder_parse(&d, text, strlen(text), a, e, out, err);
+}
+
+Test(decoder, parse_reads_each_message_once_and_keeps_snapshot_bytes)
+{
+    struct arena a;
+    arena_init(&a, 4096);
+    struct err err = {0};
+    struct event ev;
+    struct domain_event e;
+    cr_assert_eq(parse("{\"favourite_id\":\"9\", \"account\": {\"id\":\"20\", \"note\":"
+                       "\"<p>}{\\\"</p>\"} ,\"status\":{\"id\":\"600\",\"visibility\":\"public\","
+                       "\"account\":{ \"id\" : \"21\" },\"content\":\"\\u00e9\"}}",
+                       "favourite.created", &a, &ev, &e, &err),
+                 0, "%s", err.msg);
+    cr_assert_eq(ev.id, 77);
+    cr_assert_eq(e.id, 77);
+    cr_assert_eq(e.actor_id, 20);
+    cr_assert_eq(e.status_id, 600);
+    cr_assert_eq(e.status_account_id, 21);
+    cr_assert_str_eq(e.actor_json, "{\"id\":\"20\", \"note\":\"<p>}{\\\"</p>\"}");
+    cr_assert_str_eq(e.status_json, "{\"id\":\"600\",\"visibility\":\"public\",\"account\":"
+                                    "{ \"id\" : \"21\" },\"content\":\"\\u00e9\"}");
+    cr_assert_str_eq(e.mail.status_text, "\xc3\xa9");
+
+    /* status.created: the actor is the status' embedded account, its bytes too. */
+    cr_assert_eq(parse("{\"status\":{\"id\":\"5\",\"visibility\":\"direct\",\"account\":"
+                       "{\"id\":\"10\",\"username\":\"al\"} },\"mentioned_account_ids\":[\"11\"],"
+                       "\"in_reply_to_account_id\":null}",
+                       "status.created", &a, &ev, &e, &err),
+                 0, "%s", err.msg);
+    cr_assert_str_eq(e.actor_json, "{\"id\":\"10\",\"username\":\"al\"}");
+    cr_assert_eq(e.nmentions, 1);
+
+    /* A snapshot name written with escapes is found (names are compared decoded). */
+    cr_assert_eq(parse("{\"follow_id\":\"1\",\"\\u0061ccount\":{ \"id\":\"30\"},"
+                       "\"target\":{\"id\":\"31\"}}",
+                       "follow.created", &a, &ev, &e, &err),
+                 0, "%s", err.msg);
+    cr_assert_str_eq(e.actor_json, "{ \"id\":\"30\"}");
+    cr_assert_str_eq(e.target_json, "{\"id\":\"31\"}");
+    /* ids and strings written with escapes are decoded. */
+    cr_assert_eq(parse("{\"account_id\":\"\\u0033\\u0030\",\"status_id\":\"5\","
+                       "\"status_account_id\":\"31\"}",
+                       "favourite.deleted", &a, &ev, &e, &err),
+                 0, "%s", err.msg);
+    cr_assert_eq(e.actor_id, 30);
+
+    /* Refusals: the envelope (id 0), the type (id kept), the data (id kept). */
+    cr_assert_eq(parse("[]", "follow.created", &a, &ev, &e, &err), ERR_INVALID);
+    cr_assert_eq(ev.id, 0);
+    cr_assert_str_eq(err.msg, "event: data missing or not an object");
+    cr_assert_eq(parse("{}", "post.liked", &a, &ev, &e, &err), ERR_NOT_FOUND);
+    cr_assert_eq(ev.id, 77);
+    cr_assert_eq(parse("{\"account\":{\"id\":\"30\"}}", "follow.created", &a, &ev, &e, &err),
+                 ERR_INVALID);
+    cr_assert_eq(ev.id, 77);
+    cr_assert_str_eq(err.msg, "data: \"target\" missing or not an object");
+    cr_assert_eq(parse("{\"account\":{\"id\":\"30\"},\"account\":{\"id\":\"31\"}}",
+                       "follow.created", &a, &ev, &e, &err),
+                 ERR_INVALID, "duplicate names are refused");
+    cr_assert_eq(ev.id, 0);
+    cr_assert_eq(parse("{\"account\":{\"id\":\"3\xff\"}}", "follow.created", &a, &ev, &e, &err),
+                 ERR_INVALID, "not UTF-8");
+    cr_assert_eq(ev.id, 0);
+    arena_release(&a);
+}
+
 /* ---- the consume use case ---- */
 
 static int64_t now = 1795957323000LL;

@@ -74,11 +74,8 @@ static int prepare(struct notif_core *c, const struct inbound_message *m, struct
     struct domain_event de;
     struct err err = {0};
     memset(it, 0, sizeof(*it));
-    if (event_parse(m->text, m->len, a, &e, &err) != 0) {
-        dead(c, it, m, 0, err.msg, a);
-        return 0;
-    }
-    int rc = event_decoder_decode(&c->decoder, &e, a, &de, &err);
+    /* One parse of the text: the envelope and its data (e.id is 0 when the envelope is bad). */
+    int rc = event_decoder_parse(&c->decoder, m->text, m->len, a, &e, &de, &err);
     if (rc != 0) {
         dead(c, it, m, e.id, err.msg, a);
         return 0;
