@@ -11,6 +11,7 @@
 #include "services/threadly/adapters/http/events_feed_http.h"
 #include "services/threadly/adapters/http/instance_http.h"
 #include "services/threadly/adapters/kafka/outbox_relay.h"
+#include "services/threadly/adapters/maint/outbox_pruner.h"
 #include "services/threadly/adapters/mem/home_feed_mem.h"
 #include "services/threadly/adapters/pgsql/db_pgsql.h"
 #include "services/threadly/adapters/pgsql/stores_pgsql.h"
@@ -87,6 +88,12 @@ static const struct config_option options[] = {
      "Home feeds kept in memory at most; the least recently read is dropped first."},
     {"home-feed-tail-ms", "THREADLY_HOME_FEED_TAIL_MS", CONFIG_INT, "200", 1, 60000,
      "How often the outbox is read for other processes' writes to the home feeds."},
+    {"outbox-retention-hours", "THREADLY_OUTBOX_RETENTION_HOURS", CONFIG_INT, "168", 0, 87600,
+     "Outbox rows (domain events) older than this are deleted (with Kafka, once relayed); "
+     "0 keeps them for ever. A consumer away for longer misses what was deleted meanwhile, as "
+     "with Kafka's own retention."},
+    {"outbox-prune-interval-s", "THREADLY_OUTBOX_PRUNE_INTERVAL_S", CONFIG_INT, "600", 1, 86400,
+     "How often old outbox rows are deleted."},
 };
 
 /* Commits that wrote events wake the feed's long polls and, with Kafka, the relay. */
@@ -214,6 +221,7 @@ int main(int argc, char **argv)
     struct events_listeners listeners = {&feed, NULL};
     struct err err = {0};
     struct home_feed_tail *tail = NULL;
+    struct outbox_pruner *pruner = NULL;
     bool stop;
     int rc = service_boot(&svc, "threadly-service", "threadly",
                           "threadly-service: accounts, statuses, follows and timelines "
@@ -312,6 +320,14 @@ int main(int argc, char **argv)
         if (!tail)
             goto fail;
     }
+    if (config_int(&svc.config, "outbox-retention-hours") > 0) {
+        struct outbox_pruner_config pcfg = {
+            .retention_ms = config_int(&svc.config, "outbox-retention-hours") * 3600 * 1000,
+            .interval_ms = config_int(&svc.config, "outbox-prune-interval-s") * 1000,
+            .only_sent = listeners.relay != NULL,
+            .batch = 5000};
+        pruner = outbox_pruner_start(&db.outbox, &pcfg, &clock_system, &svc.log, svc.metrics);
+    }
     if (db.pgsql)
         http_ops_add_check(&svc.ops, "database", pgsql_ready, db.pgsql);
     else
@@ -329,6 +345,7 @@ out:
     outbox_relay_stop(listeners.relay);
     listeners.relay = NULL;
     home_feed_tail_stop(tail);
+    outbox_pruner_stop(pruner);
     service_release(&svc); /* stops the HTTP server before its users are freed */
     events_feed_release(&feed);
     outbox_store_close(&db.outbox);

@@ -180,6 +180,15 @@ class Service:
             self.proc.wait()
 
 
+def metric(svc, name):
+    """The value of the unlabelled metric name on svc's /metrics, or None."""
+    r, data = svc.request("GET", "/metrics")
+    for line in data.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
 def raw(port, payload, timeout=5):
     """Sends raw bytes and returns everything the server answers until it closes or times out."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)

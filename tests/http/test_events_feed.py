@@ -13,7 +13,9 @@ import time
 import unittest
 import urllib.parse
 
-from harness import Service
+import sqlite3
+
+from harness import PGSQL, Service, metric, pg_database_for, psql
 
 CORE = os.environ["THREADLY_CORE_BIN"]
 ARGS = ("--argon2-ops", "1", "--argon2-mem-kib", "8", "--signup-limit", "1000",
@@ -405,6 +407,61 @@ class DurabilityTest(unittest.TestCase):
             self.assertEqual(keys[-1], ("status.created", s["id"]))
         finally:
             self.assertEqual(again.terminate(), 0)
+
+
+def age_outbox_rows(svc, upto_seq):
+    """Makes the outbox rows with seq <= upto_seq look a year old, on either engine."""
+    sql = "UPDATE outbox SET occurred_at_ms = 1000 WHERE seq > 0 AND seq <= %d" % upto_seq
+    if PGSQL:
+        psql(pg_database_for(svc.data_dir), sql)
+    else:
+        db = sqlite3.connect(os.path.join(svc.data_dir, "threadly", "threadly.db"), timeout=10)
+        with db:
+            db.execute(sql)
+        db.close()
+
+
+class RetentionTest(unittest.TestCase):
+    def test_rows_older_than_the_retention_are_pruned_and_seqs_go_on(self):
+        svc = Service(CORE, *ARGS, "--outbox-prune-interval-s", "1")
+        try:
+            c = Client(svc)
+            c.sign_up("ev_old")
+            for i in range(3):
+                c.ok("ev_old", "POST", "/api/v1/statuses", {"status": "old %d" % i})
+            head = head_seq(svc)
+            self.assertGreaterEqual(head, 4)
+            age_outbox_rows(svc, head)  # every row, the newest included
+            deadline = time.time() + 10
+            while (time.time() < deadline
+                   and (metric(svc, "threadly_outbox_pruned_total") or 0) < head - 1):
+                time.sleep(0.2)
+            self.assertEqual(metric(svc, "threadly_outbox_pruned_total"), head - 1, svc.log_text())
+            r, j = feed(svc, after=0, limit=1000)
+            self.assertEqual([int(e["seq"]) for e in j["events"]], [head],
+                             "only the newest row stays, with its seq")
+            s = c.ok("ev_old", "POST", "/api/v1/statuses", {"status": "new"})
+            r, j = feed(svc, after=head, limit=1000)
+            self.assertEqual([(int(e["seq"]), e["event"]["key"]) for e in j["events"]],
+                             [(head + 1, s["id"])], "seqs are not reused after a prune")
+        finally:
+            self.assertEqual(svc.terminate(), 0)
+
+    def test_retention_zero_keeps_everything(self):
+        svc = Service(CORE, *ARGS, "--outbox-prune-interval-s", "1",
+                      "--outbox-retention-hours", "0")
+        try:
+            c = Client(svc)
+            c.sign_up("ev_keep")
+            c.ok("ev_keep", "POST", "/api/v1/statuses", {"status": "kept"})
+            head = head_seq(svc)
+            age_outbox_rows(svc, head)
+            time.sleep(2.5)
+            r, j = feed(svc, after=0, limit=1000)
+            self.assertEqual(len(j["events"]), head)
+            self.assertIsNone(metric(svc, "threadly_outbox_pruned_total"))
+        finally:
+            self.assertEqual(svc.terminate(), 0)
 
 
 if __name__ == "__main__":

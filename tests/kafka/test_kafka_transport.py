@@ -23,7 +23,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "http"))
 
-from harness import Service, free_port  # noqa: E402
+from harness import Service, free_port, metric  # noqa: E402
 from test_events_feed import Client, feed  # noqa: E402
 
 CORE = os.environ["THREADLY_CORE_BIN"]
@@ -56,14 +56,6 @@ def wait_until(pred, timeout=30, step=0.1):
             return v
         time.sleep(step)
     return pred()
-
-
-def metric(svc, name):
-    r, data = svc.request("GET", "/metrics")
-    for line in data.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return None
 
 
 def kafka_tool(*args, timeout=60):

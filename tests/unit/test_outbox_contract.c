@@ -475,3 +475,60 @@ CONTRACT(outbox, cursor_reader_sees_every_event_once_during_concurrent_writes)
     cr_assert_eq(head(f), WRITERS * WRITES);
     free(r);
 }
+
+/* ---- pruning: the oldest rows go, seqs stay, the newest row always stays ---- */
+
+#define T0 1795957323004 /* test_build's occurred_at */
+
+static int64_t prune(struct fixture *f, int64_t before_ms, bool only_sent, int limit)
+{
+    int64_t deleted = -1;
+    cr_assert_eq(outbox_store_prune(&f->outbox, before_ms, only_sent, limit, &deleted, &f->err), 0,
+                 "%s", f->err.msg);
+    return deleted;
+}
+
+static void add_accounts(struct fixture *f, uint64_t first, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "p%" PRIu64, first + (uint64_t)i);
+        add_account(f, first + (uint64_t)i, name, emit(f, "account.created", first + (uint64_t)i));
+    }
+}
+
+CONTRACT(outbox, prune_deletes_old_rows_keeps_seqs_and_the_newest)
+{
+    add_accounts(f, 1, 5);
+    cr_assert_eq(prune(f, T0, false, 100), 0, "nothing occurred before T0");
+    cr_assert_eq(prune(f, T0 + 1, false, 2), 2, "limit");
+    struct outbox_row *rows;
+    cr_assert_eq(list(f, 0, 10, &rows), 3);
+    cr_assert_eq(rows[0].seq, 3, "the oldest went first; seqs are kept");
+    cr_assert_eq(list(f, 3, 10, &rows), 2, "a cursor inside the pruned range still works");
+    cr_assert_eq(rows[0].seq, 4);
+    cr_assert_eq(prune(f, T0 + 1, false, 100), 2, "all but the newest");
+    cr_assert_eq(list(f, 0, 10, &rows), 1);
+    cr_assert_eq(rows[0].seq, 5);
+    cr_assert_eq(prune(f, T0 + 1, false, 100), 0, "the newest row always stays");
+    cr_assert_eq(head(f), 5);
+    add_accounts(f, 6, 1);
+    cr_assert_eq(head(f), 6, "seqs are never reused after a prune");
+    cr_assert_eq(list(f, 5, 10, &rows), 1);
+    cr_assert_eq(rows[0].seq, 6);
+    cr_assert_str_eq(rows[0].event.type, "account.created");
+}
+
+CONTRACT(outbox, prune_only_sent_keeps_what_the_relay_has_not_sent)
+{
+    add_accounts(f, 1, 4);
+    cr_assert_eq(outbox_store_mark_sent(&f->outbox, 2, 500, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(prune(f, T0 + 1, true, 100), 2, "the two sent rows");
+    struct outbox_row *rows;
+    cr_assert_eq(list(f, 0, 10, &rows), 2);
+    cr_assert_eq(rows[0].seq, 3);
+    cr_assert_eq(rows[0].sent_at_ms, 0);
+    cr_assert_eq(outbox_store_mark_sent(&f->outbox, 4, 600, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(prune(f, T0 + 1, true, 100), 1, "sent now, but the newest stays");
+    cr_assert_eq(head(f), 4);
+}

@@ -62,6 +62,11 @@ struct outbox_store_ops {
     int (*head)(void *ctx, uint64_t *seq, struct err *err);
     /* Sets sent_at_ms of the unsent rows with seq <= upto. */
     int (*mark_sent)(void *ctx, uint64_t upto, int64_t at_ms, struct err *err);
+    /* Deletes up to limit (1..100000) of the oldest rows that occurred before before_ms and,
+     * if only_sent, were relayed; never the newest row, which the next seq follows (seqs are
+     * never reused). *deleted gets how many went. */
+    int (*prune)(void *ctx, int64_t before_ms, bool only_sent, int limit, int64_t *deleted,
+                 struct err *err);
     void (*close)(void *ctx);
 };
 
@@ -93,6 +98,14 @@ static inline void outbox_store_close(struct outbox_store *s)
 {
     if (s->ops)
         s->ops->close(s->ctx);
+}
+
+static inline int outbox_store_prune(struct outbox_store *s, int64_t before_ms, bool only_sent,
+                                     int limit, int64_t *deleted, struct err *err)
+{
+    ASSERT(limit >= 1 && limit <= 100000);
+    *deleted = 0;
+    return s->ops->prune(s->ctx, before_ms, only_sent, limit, deleted, err);
 }
 
 #endif

@@ -133,7 +133,7 @@ void mem_db_outbox_write(struct mem_db *db, const struct outbox_emit *emit,
     for (size_t i = 0; i < n; i++) {
         MEM_DB_RESERVE(db->outbox, db->noutbox, db->outbox_cap);
         struct outbox_row *r = &db->outbox[db->noutbox];
-        r->seq = ++db->noutbox;
+        r->seq = db->outbox_pruned + ++db->noutbox;
         r->event = ev[i];
         r->event.producer = NULL;
         r->event.type = xstrdup(ev[i].type);

@@ -53,8 +53,9 @@ struct mem_db {
     size_t nfavourites, favourites_cap;
     struct mem_revoked_token *revoked;
     size_t nrevoked, revoked_cap;
-    struct outbox_row *outbox; /* seq = index + 1; strings owned */
+    struct outbox_row *outbox; /* seq = outbox_pruned + index + 1; strings owned */
     size_t noutbox, outbox_cap;
+    uint64_t outbox_pruned; /* rows pruned from the front */
     struct mem_email_token *email_tokens;
     size_t nemail_tokens, email_tokens_cap;
     struct mem_confirmation *confirmations;

@@ -3,6 +3,8 @@
 #include "lib/base/xalloc.h"
 #include "services/threadly/adapters/mem/db_mem.h"
 
+#include <string.h>
+
 static int outbox_store_mem_list(void *ctx, uint64_t after, int limit, struct arena *a,
                                  struct outbox_row **rows, size_t *n, struct err *err)
 {
@@ -11,7 +13,8 @@ static int outbox_store_mem_list(void *ctx, uint64_t after, int limit, struct ar
     *n = 0;
     *rows = arena_alloc(a, (size_t)limit * sizeof(**rows));
     pthread_mutex_lock(&db->mu);
-    for (size_t i = after < db->noutbox ? (size_t)after : db->noutbox;
+    uint64_t from = after > db->outbox_pruned ? after - db->outbox_pruned : 0;
+    for (size_t i = from < db->noutbox ? (size_t)from : db->noutbox;
          i < db->noutbox && *n < (size_t)limit; i++) {
         struct outbox_row *r = &(*rows)[(*n)++];
         *r = db->outbox[i];
@@ -28,7 +31,7 @@ static int outbox_store_mem_head(void *ctx, uint64_t *seq, struct err *err)
     struct mem_db *db = ctx;
     (void)err;
     pthread_mutex_lock(&db->mu);
-    *seq = db->noutbox;
+    *seq = db->outbox_pruned + db->noutbox;
     pthread_mutex_unlock(&db->mu);
     return 0;
 }
@@ -45,6 +48,31 @@ static int outbox_store_mem_mark_sent(void *ctx, uint64_t upto, int64_t at_ms, s
     return 0;
 }
 
+static int outbox_store_mem_prune(void *ctx, int64_t before_ms, bool only_sent, int limit,
+                                  int64_t *deleted, struct err *err)
+{
+    struct mem_db *db = ctx;
+    (void)err;
+    pthread_mutex_lock(&db->mu);
+    /* The oldest rows in seq order, stopping at the first that must stay (the newest always). */
+    size_t k = 0;
+    while (k + 1 < db->noutbox && k < (size_t)limit) {
+        struct outbox_row *r = &db->outbox[k];
+        if (r->event.occurred_at >= before_ms || (only_sent && r->sent_at_ms == 0))
+            break;
+        free((char *)r->event.type);
+        free((char *)r->event.key);
+        free((char *)r->event.data);
+        k++;
+    }
+    memmove(db->outbox, db->outbox + k, (db->noutbox - k) * sizeof(*db->outbox));
+    db->noutbox -= k;
+    db->outbox_pruned += k;
+    pthread_mutex_unlock(&db->mu);
+    *deleted = (int64_t)k;
+    return 0;
+}
+
 static void outbox_store_mem_close(void *ctx)
 {
     (void)ctx; /* the rows belong to the mem_db */
@@ -54,6 +82,7 @@ static const struct outbox_store_ops outbox_store_mem_ops = {
     .list = outbox_store_mem_list,
     .head = outbox_store_mem_head,
     .mark_sent = outbox_store_mem_mark_sent,
+    .prune = outbox_store_mem_prune,
     .close = outbox_store_mem_close,
 };
 

@@ -34,6 +34,11 @@ static const char SQL_SEQUENCE[] =
 static const char SQL_LIST[] = "SELECT seq, id, type, key, version, occurred_at_ms, data, "
                                "sent_at_ms FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2";
 static const char SQL_HEAD[] = "SELECT coalesce(max(seq), 0) FROM outbox WHERE seq > 0";
+/* $1 before_ms, $2 only_sent (0/1), $3 limit. Provisional rows (seq < 0) are not touched. */
+static const char SQL_PRUNE[] =
+    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE seq > 0 "
+    "AND occurred_at_ms < $1 AND ($2 = 0 OR sent_at_ms <> 0) "
+    "AND seq < (SELECT max(seq) FROM outbox) ORDER BY seq LIMIT $3)";
 static const char SQL_MARK_SENT[] =
     "UPDATE outbox SET sent_at_ms = $1 WHERE seq > 0 AND seq <= $2 AND sent_at_ms = 0";
 
@@ -135,6 +140,17 @@ static int outbox_store_pgsql_mark_sent(void *ctx, uint64_t upto, int64_t at_ms,
     return pgsql_db_query_ids(ctx, SQL_MARK_SENT, v, 2, NULL, NULL, "outbox mark_sent", err);
 }
 
+static int outbox_store_pgsql_prune(void *ctx, int64_t before_ms, bool only_sent, int limit,
+                                    int64_t *deleted, struct err *err)
+{
+    int64_t v[] = {before_ms, only_sent, limit};
+    /* Committed rows have their seqs first, as for the other reads. */
+    int rc = outbox_pgsql_sequence(ctx, err);
+    if (rc != 0)
+        return rc;
+    return pgsql_db_query_ids(ctx, SQL_PRUNE, v, 3, NULL, deleted, "outbox prune", err);
+}
+
 static void outbox_store_pgsql_close(void *ctx)
 {
     (void)ctx; /* the connections belong to the pgsql_db */
@@ -144,6 +160,7 @@ static const struct outbox_store_ops outbox_store_pgsql_ops = {
     .list = outbox_store_pgsql_list,
     .head = outbox_store_pgsql_head,
     .mark_sent = outbox_store_pgsql_mark_sent,
+    .prune = outbox_store_pgsql_prune,
     .close = outbox_store_pgsql_close,
 };
 

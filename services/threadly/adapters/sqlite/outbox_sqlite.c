@@ -15,6 +15,11 @@ static const char SQL_LIST[] = "SELECT seq, id, type, key, version, occurred_at_
 static const char SQL_HEAD[] = "SELECT coalesce(max(seq), 0) FROM outbox";
 static const char SQL_MARK_SENT[] =
     "UPDATE outbox SET sent_at_ms = ? WHERE seq <= ? AND sent_at_ms = 0";
+/* ?1 before_ms, ?2 only_sent, ?3 limit. The oldest first, through the primary key. */
+static const char SQL_PRUNE[] =
+    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE occurred_at_ms < ?1 "
+    "AND (?2 = 0 OR sent_at_ms <> 0) AND seq < (SELECT max(seq) FROM outbox) "
+    "ORDER BY seq LIMIT ?3)";
 
 int outbox_sqlite_write(struct sqlite_db *db, const struct outbox_emit *emit,
                         const struct outbox_change *ch, struct err *err)
@@ -91,6 +96,16 @@ static int outbox_store_sqlite_mark_sent(void *ctx, uint64_t upto, int64_t at_ms
     return sqlite_db_exec_ids(ctx, SQL_MARK_SENT, v, 2, "outbox mark_sent", NULL, err);
 }
 
+static int outbox_store_sqlite_prune(void *ctx, int64_t before_ms, bool only_sent, int limit,
+                                     int64_t *deleted, struct err *err)
+{
+    int64_t v[] = {before_ms, only_sent, limit};
+    int changes = 0;
+    int rc = sqlite_db_exec_ids(ctx, SQL_PRUNE, v, 3, "outbox prune", &changes, err);
+    *deleted = changes;
+    return rc;
+}
+
 static void outbox_store_sqlite_close(void *ctx)
 {
     (void)ctx; /* the connections belong to the sqlite_db */
@@ -100,6 +115,7 @@ static const struct outbox_store_ops outbox_store_sqlite_ops = {
     .list = outbox_store_sqlite_list,
     .head = outbox_store_sqlite_head,
     .mark_sent = outbox_store_sqlite_mark_sent,
+    .prune = outbox_store_sqlite_prune,
     .close = outbox_store_sqlite_close,
 };
 

@@ -1,0 +1,111 @@
+/* outbox_pruner.c - see outbox_pruner.h. */
+#include "services/threadly/adapters/maint/outbox_pruner.h"
+
+#include "lib/base/xalloc.h"
+
+#include <errno.h>
+#include <pthread.h>
+
+struct outbox_pruner {
+    struct outbox_store *store;
+    struct outbox_pruner_config cfg;
+    const struct clock *clock;
+    struct logger *log;
+    struct metric_series *pruned, *errors;
+    pthread_t thread;
+    pthread_mutex_t mu; /* guards stop */
+    pthread_cond_t cv;
+    bool stop;
+};
+
+static bool stopping(struct outbox_pruner *p)
+{
+    pthread_mutex_lock(&p->mu);
+    bool stop = p->stop;
+    pthread_mutex_unlock(&p->mu);
+    return stop;
+}
+
+/* One pass: batches until one comes back short, the store fails or the pruner is stopped. */
+static void prune_pass(struct outbox_pruner *p)
+{
+    int64_t before = clock_now_ms(p->clock) - p->cfg.retention_ms, total = 0;
+    for (;;) {
+        int64_t deleted = 0;
+        struct err err = {0};
+        if (outbox_store_prune(p->store, before, p->cfg.only_sent, p->cfg.batch, &deleted, &err) !=
+            0) {
+            metrics_add(p->errors, 1);
+            log_printf(p->log, LOG_WARN, NULL, "outbox pruner: %s (next try in %lld ms)", err.msg,
+                       (long long)p->cfg.interval_ms);
+            break;
+        }
+        total += deleted;
+        metrics_add(p->pruned, (double)deleted);
+        if (deleted < p->cfg.batch || stopping(p))
+            break;
+    }
+    if (total > 0)
+        log_printf(p->log, LOG_INFO, NULL, "outbox pruner: deleted %lld rows older than %lld ms",
+                   (long long)total, (long long)p->cfg.retention_ms);
+}
+
+static void *pruner_main(void *arg)
+{
+    struct outbox_pruner *p = arg;
+    for (;;) {
+        prune_pass(p);
+        pthread_mutex_lock(&p->mu);
+        struct timespec ts = clock_deadline(CLOCK_MONOTONIC, p->cfg.interval_ms);
+        while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &ts) != ETIMEDOUT)
+            ;
+        bool stop = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (stop)
+            return NULL;
+    }
+}
+
+struct outbox_pruner *outbox_pruner_start(struct outbox_store *store,
+                                          const struct outbox_pruner_config *cfg,
+                                          const struct clock *clock, struct logger *log,
+                                          struct metrics *m)
+{
+    ASSERT(cfg->retention_ms > 0 && cfg->interval_ms > 0 && cfg->batch >= 1 &&
+           cfg->batch <= 100000);
+    struct outbox_pruner *p = xcalloc(1, sizeof(*p));
+    p->store = store;
+    p->cfg = *cfg;
+    p->clock = clock;
+    p->log = log;
+    p->pruned = metrics_series(
+        metrics_counter(m, "threadly_outbox_pruned_total",
+                        "Outbox rows deleted because they were older than the retention.", 0, NULL),
+        NULL);
+    p->errors = metrics_series(
+        metrics_counter(m, "threadly_outbox_prune_errors_total",
+                        "Outbox prune passes that failed on a database error.", 0, NULL),
+        NULL);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    ASSERT(pthread_create(&p->thread, NULL, pruner_main, p) == 0);
+    return p;
+}
+
+void outbox_pruner_stop(struct outbox_pruner *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->thread, NULL);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
