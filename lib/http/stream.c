@@ -360,9 +360,12 @@ static void deliver(struct stream_hub *hub, enum stream_kind k, const struct str
                     struct buf *frame)
 {
     bool ws_ready = false, sse_ready = false;
+    /* As in Mastodon, the user stream carries notifications only to tokens that may read them. */
+    bool note = k == SK_USER && strcmp(m->event, "notification") == 0;
     for (size_t i = 0; i < hub->ntargets; i++) {
         struct sconn *c = hub->targets[i];
-        if (!c->live || !(c->subs & SK_BIT(k)))
+        if (!c->live || !(c->subs & SK_BIT(k)) ||
+            (note && !(c->grants & STREAM_GRANT_NOTIFICATIONS)))
             continue;
         if (c->type == SC_WS) {
             if (!ws_ready)
@@ -544,15 +547,18 @@ static const char *find_token(struct http_req *req, bool ws, const char **protoc
     return token;
 }
 
-/* Authenticates and takes a slot; on failure the response is set and false returned. */
+/* Authenticates, checks the token may read kind (-1: a WebSocket without ?stream=, checked at
+ * each subscribe) and takes a slot; on failure the response is set and false returned. */
 static bool admit(struct stream_hub *hub, struct http_req *req, struct http_res *res,
-                  const char *token, bool need_user, bool *authed, uint64_t *account)
+                  const char *token, int kind, bool *authed, uint64_t *account, unsigned *grants)
 {
+    bool need_user = kind == SK_USER || kind == SK_USER_NOTIFICATION;
     *authed = false;
     *account = 0;
+    *grants = 0;
     if (token) {
         struct err err = {0};
-        int rc = hub->cfg.auth(hub->cfg.auth_ctx, token, account, &err);
+        int rc = hub->cfg.auth(hub->cfg.auth_ctx, token, account, grants, &err);
         if (rc == ERR_UNAVAILABLE || rc == ERR_INTERNAL) {
             log_printf(hub->cfg.log, LOG_WARN, http_req_id(req), "streaming auth: %s", err.msg);
             http_res_error(res, 503, "Service unavailable");
@@ -564,6 +570,11 @@ static bool admit(struct stream_hub *hub, struct http_req *req, struct http_res 
             return false;
         }
         *authed = true;
+        if (kind >= 0 && !stream_kind_allowed(kind, true, *grants)) {
+            metrics_add(hub->rej_auth, 1);
+            http_res_error(res, 401, STREAM_SCOPE_ERROR);
+            return false;
+        }
     } else if (need_user) {
         metrics_add(hub->rej_auth, 1);
         http_res_error(res, 401, "Missing access token");
@@ -611,6 +622,7 @@ static void open_sse(struct stream_hub *hub, struct http_req *req, struct http_r
     const char *token = find_token(req, false, &protocol);
     bool authed;
     uint64_t account;
+    unsigned grants;
     bool need_user = kind == SK_USER || kind == SK_USER_NOTIFICATION;
     if (http_req_method(req) == HTTP_HEAD) {
         /* The headers a GET would get, without opening a stream. */
@@ -620,9 +632,9 @@ static void open_sse(struct stream_hub *hub, struct http_req *req, struct http_r
             http_res_static(res, 200, "text/event-stream", "", 0);
         return;
     }
-    if (!admit(hub, req, res, token, need_user, &authed, &account))
+    if (!admit(hub, req, res, token, (int)kind, &authed, &account, &grants))
         return;
-    stream_sse_open(hub, req, res, kind, authed, account);
+    stream_sse_open(hub, req, res, kind, authed, account, grants);
 }
 
 static void on_websocket(struct http_req *req, struct http_res *res, void *ctx)
@@ -654,10 +666,11 @@ static void on_websocket(struct http_req *req, struct http_res *res, void *ctx)
     const char *token = find_token(req, true, &protocol);
     bool authed;
     uint64_t account;
-    bool need_user = kind == SK_USER || kind == SK_USER_NOTIFICATION;
-    if (!admit(hub, req, res, token, need_user, &authed, &account))
+    unsigned grants;
+    if (!admit(hub, req, res, token, kind, &authed, &account, &grants))
         return;
-    stream_ws_handshake(hub, req, res, kind >= 0 ? SK_BIT(kind) : 0, authed, account, protocol);
+    stream_ws_handshake(hub, req, res, kind >= 0 ? SK_BIT(kind) : 0, authed, account, grants,
+                        protocol);
 }
 
 static void on_sse_user(struct http_req *req, struct http_res *res, void *ctx)

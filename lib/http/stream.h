@@ -15,10 +15,20 @@
 
 struct stream_hub;
 
-/* Checks an access token (JWT, scopes, revocation: the service's business). Returns 0 and sets
- * *account_id, or an error: ERR_FORBIDDEN / ERR_INVALID mean a bad token (401), anything else
- * is a server failure (503). Runs on the HTTP server's threads, so it must be thread-safe. */
-typedef int (*stream_auth_fn)(void *ctx, const char *token, uint64_t *account_id, struct err *err);
+/* What a token may read, set by stream_auth_fn in *grants, with Mastodon's per-channel rule
+ * (streaming/index.js, checkScopes): the public streams need no scope; "user" needs
+ * STREAM_GRANT_STATUSES (scope read or read:statuses); "user:notification", and the
+ * notification events of "user", need STREAM_GRANT_NOTIFICATIONS (read or read:notifications).
+ * A stream the token may not read is refused with 401, or an error frame on a WebSocket. */
+#define STREAM_GRANT_STATUSES 1u
+#define STREAM_GRANT_NOTIFICATIONS 2u
+
+/* Checks an access token (JWT, revocation: the service's business). Returns 0 and sets
+ * *account_id and *grants (STREAM_GRANT_* bits, maybe none), or an error: ERR_FORBIDDEN /
+ * ERR_INVALID mean a bad token (401), anything else is a server failure (503). Runs on the HTTP
+ * server's threads, so it must be thread-safe. */
+typedef int (*stream_auth_fn)(void *ctx, const char *token, uint64_t *account_id, unsigned *grants,
+                              struct err *err);
 
 struct stream_hub_config {
     unsigned max_connections; /* open streams in total; 0 = 10000 */

@@ -16,6 +16,18 @@
 enum stream_kind { SK_USER, SK_USER_NOTIFICATION, SK_PUBLIC, SK_PUBLIC_LOCAL, SK_COUNT };
 #define SK_BIT(k) (1u << (k))
 
+/* Whether a stream of kind k may be read (stream.h, STREAM_GRANT_*). */
+static inline bool stream_kind_allowed(int k, bool authed, unsigned grants)
+{
+    if (k == SK_PUBLIC || k == SK_PUBLIC_LOCAL)
+        return true;
+    if (!authed)
+        return false;
+    return (grants & (k == SK_USER ? STREAM_GRANT_STATUSES : STREAM_GRANT_NOTIFICATIONS)) != 0;
+}
+
+#define STREAM_SCOPE_ERROR "Access token does not cover required scopes"
+
 /* "user" -> SK_USER ...; -1 for anything else. */
 int stream_kind_parse(const char *name);
 const char *stream_kind_name(enum stream_kind k);
@@ -31,6 +43,7 @@ struct sconn {
     struct stream_hub *hub;
     bool authed;
     uint64_t account;
+    unsigned grants;             /* STREAM_GRANT_*s of the token */
     unsigned subs;               /* SK_BIT()s (loop) */
     bool live;                   /* in the lists below (loop) */
     struct sconn *prev, *next;   /* hub->conns (loop) */
@@ -116,7 +129,8 @@ bool stream_ws_valid(struct http_req *req, struct http_res *res);
 /* Answers a WebSocket handshake on /api/v1/streaming with 101, or an error. The slot is taken
  * by the caller; this passes it on to the connection or gives it back. */
 void stream_ws_handshake(struct stream_hub *hub, struct http_req *req, struct http_res *res,
-                         unsigned subs, bool authed, uint64_t account, const char *protocol);
+                         unsigned subs, bool authed, uint64_t account, unsigned grants,
+                         const char *protocol);
 void stream_ws_start(struct sconn *c);                              /* (loop) links and reads */
 void stream_ws_event(struct sconn *c, uint32_t events);             /* (loop) epoll readiness */
 void stream_ws_send_text(struct sconn *c, const char *s, size_t n); /* (loop) */
@@ -126,7 +140,7 @@ void stream_ws_close(struct sconn *c, uint16_t code);
 
 /* stream_sse.c */
 void stream_sse_open(struct stream_hub *hub, struct http_req *req, struct http_res *res,
-                     enum stream_kind kind, bool authed, uint64_t account);
+                     enum stream_kind kind, bool authed, uint64_t account, unsigned grants);
 /* Appends to c's buffer, or cuts c off (and detaches it) when the bound would be passed;
  * count: an event (metrics), not a heartbeat. (loop) */
 void stream_sse_send(struct sconn *c, const char *s, size_t n, bool count);

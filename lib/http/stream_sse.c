@@ -71,13 +71,14 @@ void stream_sse_detach(struct sconn *c)
 }
 
 void stream_sse_open(struct stream_hub *hub, struct http_req *req, struct http_res *res,
-                     enum stream_kind kind, bool authed, uint64_t account)
+                     enum stream_kind kind, bool authed, uint64_t account, unsigned grants)
 {
     struct sconn *c = xcalloc(1, sizeof(*c));
     c->type = SC_SSE;
     c->hub = hub;
     c->authed = authed;
     c->account = account;
+    c->grants = grants;
     c->subs = SK_BIT(kind);
     c->mhd = req->conn;
     const union MHD_ConnectionInfo *ci =

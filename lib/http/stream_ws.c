@@ -135,6 +135,7 @@ struct ws_pending {
     struct stream_hub *hub;
     bool authed;
     uint64_t account;
+    unsigned grants;
     unsigned subs;
     atomic_bool handed; /* the upgrade happened: the slot went with the socket */
 };
@@ -175,6 +176,7 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *req_cls, c
     c->hub = p->hub;
     c->authed = p->authed;
     c->account = p->account;
+    c->grants = p->grants;
     c->subs = p->subs;
     c->fd = fd;
     if (extra_in_size) {
@@ -191,12 +193,14 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *req_cls, c
 }
 
 void stream_ws_handshake(struct stream_hub *hub, struct http_req *req, struct http_res *res,
-                         unsigned subs, bool authed, uint64_t account, const char *protocol)
+                         unsigned subs, bool authed, uint64_t account, unsigned grants,
+                         const char *protocol)
 {
     struct ws_pending *p = xcalloc(1, sizeof(*p));
     p->hub = hub;
     p->authed = authed;
     p->account = account;
+    p->grants = grants;
     p->subs = subs;
     struct MHD_Response *r = MHD_create_response_for_upgrade(on_upgraded, p);
     ASSERT(r);
@@ -419,8 +423,8 @@ static void on_client_message(struct sconn *c, const uint8_t *data, size_t n)
             send_error(c, "Unknown stream type", 400);
         } else if (type[0] == 'u') {
             c->subs &= ~SK_BIT(k);
-        } else if ((k == SK_USER || k == SK_USER_NOTIFICATION) && !c->authed) {
-            send_error(c, "Missing access token", 401);
+        } else if (!stream_kind_allowed(k, c->authed, c->grants)) {
+            send_error(c, c->authed ? STREAM_SCOPE_ERROR : "Missing access token", 401);
         } else {
             c->subs |= SK_BIT(k);
         }

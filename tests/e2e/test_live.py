@@ -210,8 +210,8 @@ class LiveTest(unittest.TestCase):
         asyncio.run(run())
 
     def test_streaming_scopes_and_bad_tokens(self):
-        async def status_of(token):
-            url = "ws://127.0.0.1:%d/api/v1/streaming?stream=user" % self.stack.gw_port
+        async def status_of(token, stream="user"):
+            url = "ws://127.0.0.1:%d/api/v1/streaming?stream=%s" % (self.stack.gw_port, stream)
             try:
                 async with websockets.connect(url, subprotocols=[token]):
                     return 101
@@ -220,9 +220,16 @@ class LiveTest(unittest.TestCase):
 
         write_only = self.stack.token_with_scope("erin", "write")
         notes_only = self.stack.token_with_scope("erin", "read:notifications")
+        statuses_only = self.stack.token_with_scope("erin", "read:statuses")
+        # Mastodon's per-stream rule: user needs read or read:statuses, user:notification read
+        # or read:notifications, the public streams no scope.
         self.assertEqual(asyncio.run(status_of(write_only)), 401)
+        self.assertEqual(asyncio.run(status_of(write_only, "public")), 101)
         self.assertEqual(asyncio.run(status_of("x" + self.tok["erin"])), 401)
-        self.assertEqual(asyncio.run(status_of(notes_only)), 101)
+        self.assertEqual(asyncio.run(status_of(notes_only)), 401)
+        self.assertEqual(asyncio.run(status_of(notes_only, "user:notification")), 101)
+        self.assertEqual(asyncio.run(status_of(statuses_only)), 101)
+        self.assertEqual(asyncio.run(status_of(statuses_only, "user:notification")), 401)
         self.assertEqual(asyncio.run(status_of(self.tok["erin"])), 101)
         # a revoked token stops working once token.revoked is consumed
         doomed = self.stack.token_with_scope("erin", "read")

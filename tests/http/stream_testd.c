@@ -19,14 +19,25 @@ static const struct config_option options[] = {
     {"stream-heartbeat-ms", NULL, CONFIG_INT, "15000", 10, 3600000, "Heartbeat interval."},
 };
 
-static int fake_auth(void *ctx, const char *token, uint64_t *account, struct err *err)
+/* "tok-<id>" may read everything; "tok-<id>-s" statuses only, "tok-<id>-n" notifications
+ * only, "tok-<id>-0" nothing but the public streams. */
+static int fake_auth(void *ctx, const char *token, uint64_t *account, unsigned *grants,
+                     struct err *err)
 {
     (void)ctx;
     char *end;
     if (strncmp(token, "tok-", 4) != 0 || token[4] < '1' || token[4] > '9')
         return err_set(err, ERR_FORBIDDEN, "bad token");
     unsigned long long id = strtoull(token + 4, &end, 10);
-    if (*end)
+    if (strcmp(end, "") == 0)
+        *grants = STREAM_GRANT_STATUSES | STREAM_GRANT_NOTIFICATIONS;
+    else if (strcmp(end, "-s") == 0)
+        *grants = STREAM_GRANT_STATUSES;
+    else if (strcmp(end, "-n") == 0)
+        *grants = STREAM_GRANT_NOTIFICATIONS;
+    else if (strcmp(end, "-0") == 0)
+        *grants = 0;
+    else
         return err_set(err, ERR_FORBIDDEN, "bad token");
     *account = id;
     return 0;

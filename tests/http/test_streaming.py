@@ -301,6 +301,55 @@ class StreamingTest(AsyncCase):
             await ws.send(json.dumps({"type": "subscribe", "stream": "user"}))
             self.assertEqual(await recv_json(ws), {"error": "Missing access token", "status": 401})
 
+    async def test_streams_need_the_scope_of_what_they_carry(self):
+        scope_error = "Access token does not cover required scopes"
+        # The handshake of a stream the token may not read: 401 with Mastodon's error.
+        for token, stream in (("tok-31-n", "user"), ("tok-31-s", "user:notification"),
+                              ("tok-31-0", "user"), ("tok-31-0", "user:notification")):
+            with self.assertRaises(websockets.InvalidStatusCode) as cm:
+                async with websockets.connect(
+                        ws_url(self.svc, "/api/v1/streaming?stream=" + stream),
+                        subprotocols=[token]):
+                    pass
+            self.assertEqual(cm.exception.status_code, 401, (token, stream))
+        for path, token in (("/api/v1/streaming/user", "tok-31-n"),
+                            ("/api/v1/streaming/user/notification", "tok-31-s"),
+                            ("/api/v1/streaming?stream=user", "tok-31-0")):
+            r, j = self.svc.json("GET", path + ("&" if "?" in path else "?") +
+                                 "access_token=" + token)
+            self.assertEqual((r.status, j), (401, {"error": scope_error}), path)
+        # Subscribing to one: an error frame, and the connection goes on; public needs no scope.
+        async with websockets.connect(ws_url(self.svc), subprotocols=["tok-31-0"]) as ws:
+            for stream in ("user", "user:notification"):
+                await ws.send(json.dumps({"type": "subscribe", "stream": stream}))
+                self.assertEqual(await recv_json(ws), {"error": scope_error, "status": 401})
+            await ws.send(json.dumps({"type": "subscribe", "stream": "public"}))
+            await asyncio.sleep(0.1)
+            await apublish(self.svc, "user", "update", '{"id":"not-mine"}', account=31)
+            await apublish(self.svc, "public", "update", '{"id":"p"}')
+            self.assertEqual(await recv_json(ws), {"stream": ["public"], "event": "update",
+                                                   "payload": '{"id":"p"}'})
+        # Statuses only: the user stream's updates, never its notifications.
+        async with websockets.connect(ws_url(self.svc, "/api/v1/streaming?stream=user"),
+                                      subprotocols=["tok-32-s"]) as ws:
+            await asyncio.sleep(0.1)
+            await apublish(self.svc, "user", "notification", '{"id":"n"}', account=32)
+            await apublish(self.svc, "user", "update", '{"id":"u"}', account=32)
+            self.assertEqual(await recv_json(ws), {"stream": ["user"], "event": "update",
+                                                   "payload": '{"id":"u"}'})
+        # Notifications only: user:notification, and the notifications of a user subscription
+        # are refused with it.
+        async with websockets.connect(
+                ws_url(self.svc, "/api/v1/streaming?stream=user:notification"),
+                subprotocols=["tok-33-n"]) as ws:
+            await ws.send(json.dumps({"type": "subscribe", "stream": "user"}))
+            self.assertEqual(await recv_json(ws), {"error": scope_error, "status": 401})
+            await apublish(self.svc, "user", "update", '{"id":"u2"}', account=33)
+            await apublish(self.svc, "user", "notification", '{"id":"n2"}', account=33)
+            self.assertEqual(await recv_json(ws), {"stream": ["user:notification"],
+                                                   "event": "notification",
+                                                   "payload": '{"id":"n2"}'})
+
     async def test_public_without_token(self):
         sse = SSE(self.svc, "/api/v1/streaming/public")
         sse_local = SSE(self.svc, "/api/v1/streaming/public/local")

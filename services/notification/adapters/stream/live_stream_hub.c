@@ -18,10 +18,11 @@ struct live_stream_hub {
     struct notif_core *core;
 };
 
-/* Mastodon's streaming server lets a token in with `read`, or with the granular scope of what
- * it streams (read:statuses for timelines, read:notifications for notifications); the hub
- * does not tell which stream is asked for, so either granular scope opens a connection. */
-static int live_stream_hub_auth(void *ctx, const char *token, uint64_t *account_id, struct err *err)
+/* Any valid user token opens a connection, as in Mastodon; what it may read is per stream
+ * (lib/http/stream.h, STREAM_GRANT_*): `read` or read:statuses for the user stream,
+ * `read` or read:notifications for notifications; the public streams need no scope. */
+static int live_stream_hub_auth(void *ctx, const char *token, uint64_t *account_id,
+                                unsigned *grants, struct err *err)
 {
     struct live_stream_hub *h = ctx;
     struct access_token t;
@@ -30,9 +31,8 @@ static int live_stream_hub_auth(void *ctx, const char *token, uint64_t *account_
         return rc;
     if (!t.account_id)
         return err_set(err, ERR_FORBIDDEN, "streaming needs a user token, not an app token");
-    if (!auth_scope_allows(t.scope, "read:statuses") &&
-        !auth_scope_allows(t.scope, "read:notifications"))
-        return err_set(err, ERR_FORBIDDEN, "token scope '%s' may not read statuses", t.scope);
+    *grants = (auth_scope_allows(t.scope, "read:statuses") ? STREAM_GRANT_STATUSES : 0) |
+              (auth_scope_allows(t.scope, "read:notifications") ? STREAM_GRANT_NOTIFICATIONS : 0);
     *account_id = t.account_id;
     return 0;
 }
