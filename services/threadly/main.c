@@ -7,6 +7,7 @@
 #include "lib/http/service.h"
 #include "services/threadly/adapters/cache/home_feed_tail.h"
 #include "services/threadly/adapters/cache/token_signer_cache.h"
+#include "services/threadly/adapters/cache/token_store_cache.h"
 #include "services/threadly/adapters/http/api.h"
 #include "services/threadly/adapters/http/events_feed_http.h"
 #include "services/threadly/adapters/http/instance_http.h"
@@ -313,6 +314,9 @@ int main(int argc, char **argv)
         goto fail;
     }
     if (config_int(&svc.config, "home-feed-size") > 0) {
+        /* Revocations are answered from memory, kept coherent by the same tail; it starts
+         * (at the outbox head) before the first request asks. */
+        token_store_cache_wrap(&core.tokens, &core.email_tokens);
         core.home = home_feed_mem_new((size_t)config_int(&svc.config, "home-feed-size"),
                                       (size_t)config_int(&svc.config, "home-feed-accounts"));
         tail = home_feed_tail_start(

@@ -4,7 +4,9 @@ mentions, deletion, follow, unfollow, a locked account's request accepted), ever
 a service with the feed equals the page of a second service on the same database without it
 (--home-feed-size 0: the store query), and the visibility rules hold. Then two services with
 feeds on one database: a post, a deletion and an unfollow made on one show on the other's home
-timeline within the outbox tail interval (blue-green)."""
+timeline within the outbox tail interval (blue-green); a token revoked, or signed out by a
+password reset, on one is refused by it at once and by the other within the tail interval
+(the in-memory revocation cache, adapters/cache/token_store_cache.h)."""
 import json
 import os
 import time
@@ -32,6 +34,7 @@ class World:
             "grant_type": "client_credentials", "client_id": app["client_id"],
             "client_secret": app["client_secret"], "scope": "read write"}), FORM)
         app_token = j["access_token"]
+        self.app = app
         self.tokens, self.ids = {}, {}
         for name in NAMES:
             r, j = svc.json("POST", "/api/v1/accounts", urllib.parse.urlencode({
@@ -167,6 +170,58 @@ class HomeFeed(unittest.TestCase):
             r, j = w.call(blue, "bob", "POST", "/api/v1/accounts/%s/unfollow" % w.ids["alice"])
             self.assertEqual(r.status, 200, j)
             soon(lambda: w.home(green, "bob") == [], "blue's unfollow on green")
+        finally:
+            if green:
+                self.assertEqual(green.terminate(), 0)
+            self.assertEqual(blue.terminate(), 0)
+
+    def test_revocations_on_two_services(self):
+        blue = Service(CORE, *ARGS, "--node-id", "1", "--home-feed-tail-ms", "50")
+        green = None
+        try:
+            green = Service(CORE, *ARGS, "--node-id", "2", "--home-feed-tail-ms", "50",
+                            data_dir=blue.data_dir)
+            w = World(blue)
+
+            def status(svc, who):
+                return w.call(svc, who, "GET", "/api/v1/accounts/verify_credentials")[0].status
+
+            def refused_soon(svc, who, what):
+                t0 = time.monotonic()
+                while status(svc, who) != 401:
+                    self.assertLess(time.monotonic() - t0, 2, what)
+                    time.sleep(0.02)
+
+            def revoke(svc, who):
+                r, j = svc.json("POST", "/oauth/revoke", urllib.parse.urlencode({
+                    "client_id": w.app["client_id"], "client_secret": w.app["client_secret"],
+                    "token": w.tokens[who]}), FORM)
+                self.assertEqual(r.status, 200, j)
+
+            for svc in (blue, green, blue, green):  # both caches hold every token as valid
+                for who in NAMES:
+                    self.assertEqual(status(svc, who), 200, who)
+            revoke(blue, "alice")
+            self.assertEqual(status(blue, "alice"), 401, "its own revocation: at once")
+            refused_soon(green, "alice", "blue's revocation on green")
+            revoke(green, "bob")
+            self.assertEqual(status(green, "bob"), 401)
+            refused_soon(blue, "bob", "green's revocation on blue")
+            # A password reset on green signs carol out there at once and on blue soon.
+            r, body = green.request("POST", "/auth/password",
+                                    urllib.parse.urlencode({"email": "carol@example.org"}), FORM)
+            self.assertEqual(r.status, 200, body)
+            r, j = green.json("GET", "/internal/v1/events?after=0&limit=1000")
+            (reset,) = [e["event"]["data"]["reset_token"] for e in j["events"]
+                        if e["event"]["type"] == "account.password_reset_requested"]
+            r, body = green.request("POST", "/auth/password/edit", urllib.parse.urlencode({
+                "token": reset, "password": "new password 1",
+                "password_confirmation": "new password 1"}), FORM)
+            self.assertEqual(r.status, 200, body)
+            self.assertEqual(status(green, "carol"), 401, "its own reset: at once")
+            refused_soon(blue, "carol", "green's password reset on blue")
+            for svc in (blue, green):
+                self.assertEqual(status(svc, "dave"), 200, "the others' tokens still work")
         finally:
             if green:
                 self.assertEqual(green.terminate(), 0)

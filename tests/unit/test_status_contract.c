@@ -376,6 +376,76 @@ CONTRACT(status_store, replies_oldest_first)
     assert_ids(&l, NO_IDS, "replies to a missing status");
 }
 
+/* An author read with a status (status.author) is the account row account_store_get reads,
+ * counters included; pgsql reads it with every status it returns. */
+static void assert_author(struct fixture *f, const struct status *s, const char *what)
+{
+    if (!s->author) {
+        cr_assert_null(f->pg, "%s %" PRIu64 ": pgsql reads the author with the status", what,
+                       s->id);
+        return;
+    }
+    const struct account *got = s->author, *want = account(f, s->account_id);
+    cr_assert_eq(got->id, want->id, "%s %" PRIu64, what, s->id);
+    cr_assert_str_eq(got->username, want->username, "%s", what);
+    cr_assert_str_eq(got->email, want->email, "%s", what);
+    cr_assert_str_eq(got->display_name, want->display_name, "%s", what);
+    cr_assert_str_eq(got->note, want->note, "%s", what);
+    cr_assert_str_eq(got->password_hash, want->password_hash, "%s", what);
+    cr_assert_eq(got->locked, want->locked, "%s", what);
+    cr_assert_eq(got->bot, want->bot, "%s", what);
+    cr_assert_eq(got->discoverable, want->discoverable, "%s", what);
+    cr_assert_eq(got->created_at_ms, want->created_at_ms, "%s", what);
+    cr_assert_eq(got->statuses_count, want->statuses_count, "%s", what);
+    cr_assert_eq(got->followers_count, want->followers_count, "%s", what);
+    cr_assert_eq(got->following_count, want->following_count, "%s", what);
+    cr_assert_eq(got->last_status_at_ms, want->last_status_at_ms, "%s", what);
+}
+
+CONTRACT(status_store, authors_read_with_statuses_are_their_account_rows)
+{
+    add_people(f);
+    struct account bob = *account(f, BOB);
+    bob.display_name = "Bob B.";
+    bob.note = "<p>hi</p>";
+    bob.locked = true;
+    bob.bot = true;
+    cr_assert_eq(account_store_update_profile(&f->accounts, &bob, NULL, &f->err), 0, "%s",
+                 f->err.msg);
+    struct status s = plain_status(10, ALICE, VISIBILITY_PUBLIC);
+    s.author = account(f, BOB); /* ignored by insert */
+    post(f, &s);
+    post_simple(f, 11, BOB, VISIBILITY_PUBLIC);
+    post_reply(f, 12, ALICE, 11, BOB);
+    post_reply(f, 13, CAROL, 11, BOB);
+    struct status *one = status(f, 10);
+    assert_author(f, one, "get");
+    if (one->author)
+        cr_assert_eq(one->author->statuses_count, 2, "read after both of alice's posts");
+    const uint64_t ids[] = {11, 999, 12, 10, 11, 13};
+    struct status *got[6];
+    cr_assert_eq(status_store_get_many(&f->statuses, ids, 6, &f->a, got, &f->err), 0, "%s",
+                 f->err.msg);
+    cr_assert_null(got[1]);
+    for (size_t i = 0; i < 6; i++)
+        if (got[i])
+            assert_author(f, got[i], "get_many");
+    struct status_list l = timeline(f, TIMELINE_PUBLIC, 0, 0, (struct page){0});
+    cr_assert_eq(l.n, 4);
+    for (size_t i = 0; i < l.n; i++)
+        assert_author(f, &l.items[i], "public timeline");
+    l = timeline(f, TIMELINE_ACCOUNT, BOB, ALICE, (struct page){.min_id = 1, .limit = 5});
+    cr_assert_eq(l.n, 1);
+    assert_author(f, &l.items[0], "account timeline, oldest first");
+    l = timeline(f, TIMELINE_HOME, CAROL, CAROL, (struct page){0});
+    for (size_t i = 0; i < l.n; i++)
+        assert_author(f, &l.items[i], "home timeline");
+    cr_assert_eq(status_store_replies(&f->statuses, 11, &f->a, &l, &f->err), 0, "%s", f->err.msg);
+    cr_assert_eq(l.n, 2);
+    for (size_t i = 0; i < l.n; i++)
+        assert_author(f, &l.items[i], "replies");
+}
+
 /* Alice, Bob and Carol. Bob follows Alice; Carol asked to follow Alice (pending).
  * Alice: 10 public, 11 unlisted, 12 private, 13 direct to Carol.
  * Bob: 20 public, 21 private, 22 direct to Alice.

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct account;
+
 enum visibility {
     VISIBILITY_PUBLIC = 0,   /* everyone, in public timelines */
     VISIBILITY_UNLISTED = 1, /* everyone, but not in public timelines */
@@ -34,6 +36,10 @@ struct status {
     const uint64_t *mentions; /* account ids mentioned, in order of appearance */
     size_t ntags;
     const char *const *tags; /* hashtags, lower-cased, without '#' */
+    /* Read only: the author's account as the same read found it, when the store adapter reads
+     * it together (pgsql: in the same query, status_store.h); NULL otherwise. Ignored by
+     * insert. */
+    const struct account *author;
 };
 
 #endif

@@ -1,7 +1,10 @@
 /* status_store.h - port: durable storage of statuses and the timelines read from them.
  * Adapters: mem (tests), sqlite, pgsql. Thread-safe; results in the caller's arena.
  * Counters are kept exact by the adapter in the same transaction as the change:
- * accounts.statuses_count and last_status_at_ms of the author, replies_count of the parent. */
+ * accounts.statuses_count and last_status_at_ms of the author, replies_count of the parent.
+ * The statuses that get, get_many, replies and timeline return may carry their author
+ * (struct status.author, the account row read in the same query), so that rendering them
+ * needs no account_store read for the authors; an adapter may leave it NULL (mem, sqlite). */
 #ifndef SERVICES_THREADLY_PORTS_STATUS_STORE_H
 #define SERVICES_THREADLY_PORTS_STATUS_STORE_H
 

@@ -4,6 +4,7 @@
 #include "services/threadly/adapters/cache/home_feed_tail.h"
 
 #include "lib/base/xalloc.h"
+#include "services/threadly/adapters/cache/token_store_cache.h"
 #include "services/threadly/app/home.h"
 
 #include <errno.h>
@@ -86,6 +87,17 @@ static void tail_apply(struct home_feed_tail *t, const struct event *e)
         uint64_t follower = id_member(data, "account_id");
         if (follower)
             home_follows_changed(t->core, follower);
+    } else if (strcmp(e->type, "token.revoked") == 0) {
+        uint64_t jti = id_member(data, "jti");
+        json_t *acct = json_object_get(data, "account_id");
+        uint64_t account_id = 0; /* "0" for an app token */
+        if (jti && json_is_string(acct) && id_parse(json_string_value(acct), &account_id))
+            token_store_cache_revoked(&t->core->tokens, jti, account_id);
+    } else if (strcmp(e->type, "account.tokens_revoked") == 0) {
+        uint64_t account_id = id_member(data, "account_id");
+        uint64_t below = id_member(data, "revoked_below_jti");
+        if (account_id && below)
+            token_store_cache_cutoff(&t->core->tokens, account_id, below);
     }
     json_decref(data);
 }

@@ -1,7 +1,9 @@
 /* home_feed_tail.h - inbound adapter: keeps this process's home feeds coherent with the writes
  * of the other threadly-service processes on the same database (blue-green). One thread reads
  * the outbox after the seq it started at, every interval_ms, and reports status.created,
- * status.deleted, follow.created and follow.deleted made by another node to app/home.c. This
+ * status.deleted, follow.created and follow.deleted made by another node to app/home.c, and
+ * token.revoked and account.tokens_revoked to core->tokens when it is a token_store_cache
+ * (token_store_cache.h: revocations are then refused here within interval_ms). This
  * process's own writes are reported synchronously after their commit (app/statuses.c), so
  * their events are skipped here (the node number of the event id is this process's). */
 #ifndef SERVICES_THREADLY_ADAPTERS_CACHE_HOME_FEED_TAIL_H

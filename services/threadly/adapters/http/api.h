@@ -75,9 +75,9 @@ struct status_renderer {
     size_t naccounts, accounts_cap;
     struct rendered_account {
         uint64_t id;
-        struct account *acct; /* NULL: there is no such account */
-        size_t off, len;      /* its Account JSON at out.data + off; len 0 until rendered */
-    } * accounts;             /* fetched so far, in the request's arena */
+        const struct account *acct; /* NULL: there is no such account */
+        size_t off, len;            /* its Account JSON at out.data + off; len 0 until rendered */
+    } * accounts;                   /* fetched so far, in the request's arena */
     size_t nfavourites, favourites_cap;
     struct rendered_favourite {
         uint64_t status_id;

@@ -99,7 +99,9 @@ static void *reserve(struct arena *a, void *items, size_t n, size_t *cap, size_t
 
 /* Fetches the authors and mentioned accounts of statuses[0..n) with one account_store_get_many,
  * and whether the viewer favourited each with one social_store_favourited_among, leaving out
- * what is already there: rendering a list costs two store calls, its statuses then none. */
+ * what is already there: rendering a list costs two store calls, its statuses then none.
+ * Authors the status store read with the statuses (status.author) are taken as they are, so
+ * a list without mentions costs no account read. */
 static int prefetch(struct status_renderer *r, const struct status *statuses, size_t n,
                     struct err *err)
 {
@@ -108,8 +110,15 @@ static int prefetch(struct status_renderer *r, const struct status *statuses, si
     int rc;
     if (n == 0)
         return 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        const struct account *author = statuses[i].author;
+        if (author && author->id == statuses[i].account_id && !account_find(r, author->id)) {
+            r->accounts =
+                reserve(a, r->accounts, r->naccounts, &r->accounts_cap, 1, sizeof(*r->accounts));
+            r->accounts[r->naccounts++] = (struct rendered_account){author->id, author, 0, 0};
+        }
         want += 1 + statuses[i].nmentions;
+    }
     uint64_t *ids = arena_alloc(a, want * sizeof(*ids));
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j <= statuses[i].nmentions; j++) {

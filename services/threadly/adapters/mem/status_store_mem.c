@@ -16,6 +16,7 @@ static const char *or_empty(const char *s)
 static void status_store_mem_own(const struct status *src, struct status *dst)
 {
     *dst = *src;
+    dst->author = NULL; /* read only (status_store.h) */
     dst->text = xstrdup(src->text);
     dst->content = xstrdup(src->content);
     dst->spoiler_text = xstrdup(or_empty(src->spoiler_text));

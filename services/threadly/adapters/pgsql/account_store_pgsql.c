@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 
+/* The order of AUTHOR_PGSQL_COLUMNS (stores_pgsql.h) and of account_store_pgsql_copy. */
 #define ACCOUNT_COLUMNS                                                                            \
     "id, username, email, display_name, note, password_hash, locked, bot, discoverable, "          \
     "created_at_ms, statuses_count, followers_count, following_count, last_status_at_ms"
@@ -54,24 +55,26 @@ static int account_store_pgsql_insert(void *ctx, const struct account *acct,
     return pgsql_db_finish(ctx, rc, err);
 }
 
-/* Copies row `row` of r (selecting ACCOUNT_COLUMNS) into the arena. */
-static struct account *account_store_pgsql_copy(const struct pg_result *r, int row, struct arena *a)
+struct account *account_store_pgsql_copy(const struct pg_result *r, int row, int col,
+                                         struct arena *a)
 {
+    if (pgsql_isnull(r, row, col))
+        return NULL;
     struct account *acct = arena_alloc(a, sizeof(*acct));
-    acct->id = (uint64_t)pgsql_int64(r, row, 0);
-    acct->username = pgsql_text(r, row, 1, a);
-    acct->email = pgsql_text(r, row, 2, a);
-    acct->display_name = pgsql_text(r, row, 3, a);
-    acct->note = pgsql_text(r, row, 4, a);
-    acct->password_hash = pgsql_text(r, row, 5, a);
-    acct->locked = pgsql_bool(r, row, 6);
-    acct->bot = pgsql_bool(r, row, 7);
-    acct->discoverable = pgsql_bool(r, row, 8);
-    acct->created_at_ms = pgsql_int64(r, row, 9);
-    acct->statuses_count = pgsql_int64(r, row, 10);
-    acct->followers_count = pgsql_int64(r, row, 11);
-    acct->following_count = pgsql_int64(r, row, 12);
-    acct->last_status_at_ms = pgsql_int64(r, row, 13);
+    acct->id = (uint64_t)pgsql_int64(r, row, col + 0);
+    acct->username = pgsql_text(r, row, col + 1, a);
+    acct->email = pgsql_text(r, row, col + 2, a);
+    acct->display_name = pgsql_text(r, row, col + 3, a);
+    acct->note = pgsql_text(r, row, col + 4, a);
+    acct->password_hash = pgsql_text(r, row, col + 5, a);
+    acct->locked = pgsql_bool(r, row, col + 6);
+    acct->bot = pgsql_bool(r, row, col + 7);
+    acct->discoverable = pgsql_bool(r, row, col + 8);
+    acct->created_at_ms = pgsql_int64(r, row, col + 9);
+    acct->statuses_count = pgsql_int64(r, row, col + 10);
+    acct->followers_count = pgsql_int64(r, row, col + 11);
+    acct->following_count = pgsql_int64(r, row, col + 12);
+    acct->last_status_at_ms = pgsql_int64(r, row, col + 13);
     return acct;
 }
 
@@ -84,7 +87,7 @@ static int account_store_pgsql_row(struct pgsql_db *db, const char *sql,
     int rc = pgsql_db_query_row(db, sql, p, &r, what, err);
     if (rc != 0)
         return rc;
-    *out = account_store_pgsql_copy(r, 0, a);
+    *out = account_store_pgsql_copy(r, 0, 0, a);
     pgsql_db_clear(r);
     return 0;
 }
@@ -117,7 +120,7 @@ static int account_store_pgsql_get_many(void *ctx, const uint64_t *ids, size_t n
     if (rc != 0)
         return rc;
     for (int row = 0; row < pgsql_ntuples(r); row++) {
-        struct account *acct = account_store_pgsql_copy(r, row, a);
+        struct account *acct = account_store_pgsql_copy(r, row, 0, a);
         /* Every position asking for this id gets it (ids may repeat). */
         for (size_t i = 0; i < n; i++)
             if (ids[i] == acct->id)

@@ -36,16 +36,17 @@ static const char SQL_REPLIES_ADD[] =
  * decrement the counters once. */
 static const char SQL_DELETE[] =
     "DELETE FROM statuses WHERE id = $1 RETURNING account_id, in_reply_to_id";
-static const char SQL_GET[] = "SELECT " STATUS_PGSQL_COLUMNS " FROM statuses s WHERE s.id = $1";
-static const char SQL_GET_MANY[] =
-    "SELECT " STATUS_PGSQL_COLUMNS " FROM statuses s WHERE s.id = ANY($1::bigint[])";
-static const char SQL_REPLIES[] =
-    "SELECT " STATUS_PGSQL_COLUMNS " FROM statuses s WHERE s.in_reply_to_id = $1 ORDER BY s.id";
+/* Reads return each status with its author (AUTHOR_PGSQL_COLUMNS after the status'). */
+#define READ_SELECT                                                                                \
+    "SELECT " STATUS_PGSQL_COLUMNS ", " AUTHOR_PGSQL_COLUMNS " FROM statuses s" AUTHOR_PGSQL_JOIN
+static const char SQL_GET[] = READ_SELECT " WHERE s.id = $1";
+static const char SQL_GET_MANY[] = READ_SELECT " WHERE s.id = ANY($1::bigint[])";
+static const char SQL_REPLIES[] = READ_SELECT " WHERE s.in_reply_to_id = $1 ORDER BY s.id";
 
 /* Timelines. $1: the highest id wanted, $2: ids above it only, $3: limit, $4: the account
  * (TIMELINE_ACCOUNT) or the viewer (TIMELINE_HOME), $5: the viewer, $6: exclude_replies.
  * Each comes newest first, and oldest first for min_id (reversed after the query). */
-#define TL_SELECT "SELECT " STATUS_PGSQL_COLUMNS " FROM statuses s WHERE s.id <= $1 AND s.id > $2 "
+#define TL_SELECT READ_SELECT " WHERE s.id <= $1 AND s.id > $2 "
 #define TL_PUBLIC TL_SELECT "AND s.visibility = 0"
 #define TL_HOME                                                                                    \
     TL_SELECT "AND (s.account_id = $4 "                                                            \
@@ -127,8 +128,16 @@ void status_store_pgsql_row(const struct pg_result *r, int row, int col, struct 
     out->tags = tags;
 }
 
-/* Copies the rows of r (STATUS_PGSQL_COLUMNS from column 0), reversed if `reverse` (a query
- * oldest first), and clears r. */
+/* Copies row `row` of a READ_SELECT result: the status and its author. */
+static void status_store_pgsql_read_row(const struct pg_result *r, int row, struct arena *a,
+                                        struct status *out)
+{
+    status_store_pgsql_row(r, row, 0, a, out);
+    out->author = account_store_pgsql_copy(r, row, STATUS_PGSQL_NCOLUMNS, a);
+}
+
+/* Copies the rows of r (READ_SELECT), reversed if `reverse` (a query oldest first), and clears
+ * r. */
 static void status_store_pgsql_list(struct pg_result *r, bool reverse, struct arena *a,
                                     struct status_list *out)
 {
@@ -136,7 +145,7 @@ static void status_store_pgsql_list(struct pg_result *r, bool reverse, struct ar
     out->n = (size_t)n;
     out->items = n ? arena_alloc(a, (size_t)n * sizeof(*out->items)) : NULL;
     for (int i = 0; i < n; i++)
-        status_store_pgsql_row(r, i, 0, a, &out->items[reverse ? n - 1 - i : i]);
+        status_store_pgsql_read_row(r, i, a, &out->items[reverse ? n - 1 - i : i]);
     pgsql_db_clear(r);
 }
 
@@ -233,7 +242,7 @@ static int status_store_pgsql_get(void *ctx, uint64_t id, struct arena *a, struc
     if (rc != 0)
         return rc;
     *out = arena_alloc(a, sizeof(**out));
-    status_store_pgsql_row(r, 0, 0, a, *out);
+    status_store_pgsql_read_row(r, 0, a, *out);
     pgsql_db_clear(r);
     return 0;
 }
@@ -256,7 +265,7 @@ static int status_store_pgsql_get_many(void *ctx, const uint64_t *ids, size_t n,
         return rc;
     for (int row = 0; row < pgsql_ntuples(r); row++) {
         struct status *s = arena_alloc(a, sizeof(*s));
-        status_store_pgsql_row(r, row, 0, a, s);
+        status_store_pgsql_read_row(r, row, a, s);
         /* Every position asking for this id gets it (ids may repeat). */
         for (size_t i = 0; i < n; i++)
             if (ids[i] == s->id)

@@ -45,8 +45,22 @@ int outbox_pgsql_write(struct pgsql_db *db, const struct outbox_emit *emit,
 #define STATUS_PGSQL_NCOLUMNS 17
 
 /* Copies the STATUS_PGSQL_COLUMNS of row `row` of r, starting at column col, into *out and the
- * arena. */
+ * arena (author NULL). */
 void status_store_pgsql_row(const struct pg_result *r, int row, int col, struct arena *a,
                             struct status *out);
+
+/* ---- Shared by account_store_pgsql.c and status_store_pgsql.c only ----
+ * The account columns, in account_store_pgsql.c's order, of `accounts a`, and the join that
+ * gives a status s its author: a status read with its author is one round trip. */
+#define ACCOUNT_PGSQL_NCOLUMNS 14
+#define AUTHOR_PGSQL_COLUMNS                                                                       \
+    "a.id, a.username, a.email, a.display_name, a.note, a.password_hash, a.locked, a.bot, "        \
+    "a.discoverable, a.created_at_ms, a.statuses_count, a.followers_count, a.following_count, "    \
+    "a.last_status_at_ms"
+#define AUTHOR_PGSQL_JOIN " LEFT JOIN accounts a ON a.id = s.account_id"
+/* Copies the account columns of row `row` of r, starting at column col, into the arena; NULL
+ * when they are NULL (no such account). */
+struct account *account_store_pgsql_copy(const struct pg_result *r, int row, int col,
+                                         struct arena *a);
 
 #endif
