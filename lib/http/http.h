@@ -62,6 +62,10 @@ void http_route(struct http_server *s, unsigned methods, const char *pattern, ht
  * everyone else. The handler sees the same request API. */
 void http_route_blocking(struct http_server *s, unsigned methods, const char *pattern,
                          http_handler_fn fn, void *ctx);
+/* How many worker threads per CPU when the configured count is 0 (default 1); before
+ * http_server_start. A service whose handlers wait on a database server over the network
+ * asks for more, so the CPUs are not idle while requests wait. */
+void http_server_threads_per_cpu(struct http_server *s, unsigned per_cpu);
 int http_server_start(struct http_server *s, struct err *err);
 /* The port actually bound (useful with port 0). */
 int http_server_port(const struct http_server *s);

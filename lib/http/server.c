@@ -41,6 +41,7 @@ struct http_server {
     struct MHD_Daemon *daemon;
     struct http_route *routes;
     int port;
+    unsigned threads_per_cpu; /* when cfg.threads is 0; 0 = 1 */
     _Atomic long inflight;
     struct metric_family *requests;  /* http_requests_total{route,method,code} */
     struct metric_family *durations; /* http_request_duration_seconds{route} */
@@ -500,6 +501,12 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     log_printf(s->cfg.log, LOG_WARN, NULL, "libmicrohttpd: %s", msg);
 }
 
+void http_server_threads_per_cpu(struct http_server *s, unsigned per_cpu)
+{
+    ASSERT(per_cpu >= 1 && per_cpu <= 64);
+    s->threads_per_cpu = per_cpu;
+}
+
 int http_server_start(struct http_server *s, struct err *err)
 {
     struct sockaddr_storage ss;
@@ -526,7 +533,7 @@ int http_server_start(struct http_server *s, struct err *err)
     unsigned threads = s->cfg.threads;
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (unsigned)n : 1;
+        threads = (n > 0 ? (unsigned)n : 1) * (s->threads_per_cpu ? s->threads_per_cpu : 1);
     }
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,

@@ -35,7 +35,7 @@
          "0",                                                                                      \
          0,                                                                                        \
          256,                                                                                      \
-         "HTTP worker threads (0 = one per CPU)."},                                                \
+         "HTTP worker threads (0 = one per CPU; threadly-service on PostgreSQL: four per CPU)."},  \
         {"max-body",                                                                               \
          "THREADLY_MAX_BODY",                                                                      \
          CONFIG_INT,                                                                               \

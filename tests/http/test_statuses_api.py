@@ -7,7 +7,7 @@ import re
 import unittest
 import urllib.parse
 
-from harness import Service
+from harness import PGSQL, Service
 
 CORE = os.environ["THREADLY_CORE_BIN"]
 ARGS = ("--argon2-ops", "1", "--argon2-mem-kib", "8", "--signup-limit", "1000",
@@ -268,6 +268,23 @@ class StatusesTest(unittest.TestCase):
         self.assertEqual(j["accounts"], [])
         r, j = w.call("alice", "GET", "/api/v2/search?q=")
         self.assertEqual(r.status, 422)
+
+
+class WorkerThreadsTest(unittest.TestCase):
+    def test_default_worker_threads_follow_the_engine(self):
+        """--threads 0: one per CPU on SQLite, four per CPU on PostgreSQL (handlers wait on
+        the database server)."""
+        svc = Service(CORE, *ARGS)
+        try:
+            pid = svc.proc.pid
+            names = []
+            for tid in os.listdir("/proc/%d/task" % pid):
+                with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                    names.append(f.read().strip())
+            want = os.cpu_count() * (4 if PGSQL else 1)
+            self.assertEqual(names.count("MHD-worker"), want, names)
+        finally:
+            self.assertEqual(svc.terminate(), 0)
 
 
 class InstanceStatsTest(unittest.TestCase):
