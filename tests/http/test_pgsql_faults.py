@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Service
+from harness import Service, metric
 
 CORE = os.environ["THREADLY_CORE_BIN"]
 SRC = os.environ.get("THREADLY_SOURCE_DIR",
@@ -41,7 +41,8 @@ class PgsqlFaultTest(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="threadly-pgfault-")
         cls.url = pg("start", cls.dir, PORT)
-        cls.svc = Service(CORE, *FAST, "--db", cls.url)
+        # The outbox pruner every second, so that it meets the database down too.
+        cls.svc = Service(CORE, *FAST, "--db", cls.url, "--outbox-prune-interval-s", "1")
 
     @classmethod
     def tearDownClass(cls):
@@ -86,6 +87,13 @@ class PgsqlFaultTest(unittest.TestCase):
         r, _ = self.svc.request("GET", "/health")
         self.assertEqual(r.status, 200)
         self.assertIsNone(self.svc.proc.poll(), "the service exited")
+        # The outbox pruner's passes fail, are counted, and the service goes on.
+        deadline = time.time() + 10
+        while (time.time() < deadline
+               and not metric(self.svc, "threadly_outbox_prune_errors_total")):
+            time.sleep(0.2)
+        self.assertGreaterEqual(metric(self.svc, "threadly_outbox_prune_errors_total"), 1)
+        self.assertIsNone(self.svc.proc.poll(), "the service exited")
 
         self.assertEqual(pg("start", self.dir, PORT), self.url)
         r, j = self.wait_ready(200)
@@ -99,6 +107,10 @@ class PgsqlFaultTest(unittest.TestCase):
             self.assertEqual(r.status, 200, j)
         self.assertIsNone(self.svc.proc.poll())
         self.assertEqual(self.svc.proc.pid, pid)
+        # ...and its passes succeed again (one a second: no new failure in 2.5 s).
+        failed = metric(self.svc, "threadly_outbox_prune_errors_total")
+        time.sleep(2.5)
+        self.assertEqual(metric(self.svc, "threadly_outbox_prune_errors_total"), failed)
 
 
 if __name__ == "__main__":
