@@ -23,6 +23,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "http"))
 
+from kafka_env import real_broker, wait_until  # noqa: E402
 from harness import Service, free_port, metric  # noqa: E402
 from test_events_feed import Client, feed  # noqa: E402
 
@@ -30,32 +31,11 @@ CORE = os.environ["THREADLY_CORE_BIN"]
 NOTIF = os.environ["THREADLY_NOTIFICATION_BIN"]
 TOOL = os.environ["THREADLY_KAFKA_TOOL"]
 ROOT = os.environ.get("THREADLY_SOURCE_DIR", os.path.join(HERE, "..", ".."))
-BOOTSTRAP = os.environ.get("TEST_KAFKA_BOOTSTRAP")
+BOOTSTRAP = real_broker("kafka transport test", "the two-service Kafka transport test")
 FAST = ("--argon2-ops", "1", "--argon2-mem-kib", "8", "--signup-limit", "1000",
         "--login-limit", "1000", "--public-url", "http://threadly.test")
 # The broker for the outage test (its own: the shared one must stay up).
 OUTAGE_PORT = int(os.environ.get("THREADLY_TEST_KAFKA_OUTAGE_PORT", "24096"))
-
-if not BOOTSTRAP:
-    if "kafka" in [p.strip() for p in os.environ.get("TEST_REQUIRE", "").split(",")]:
-        print("FAIL: TEST_REQUIRE names kafka but no real broker (TEST_KAFKA_BOOTSTRAP)",
-              file=sys.stderr)
-        sys.exit(1)
-    print("SKIP: no real Kafka broker (TEST_KAFKA_BOOTSTRAP unset; scripts/kafka could not "
-          "start one): the two-service Kafka transport test needs one", file=sys.stderr)
-    sys.exit(0)
-print("kafka transport test: real Apache Kafka broker at %s (version %s)"
-      % (BOOTSTRAP, os.environ.get("TEST_KAFKA_VERSION", "?")), file=sys.stderr)
-
-
-def wait_until(pred, timeout=30, step=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 def kafka_tool(*args, timeout=60):
