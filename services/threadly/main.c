@@ -13,6 +13,7 @@
 #include "services/threadly/adapters/http/instance_http.h"
 #include "services/threadly/adapters/kafka/outbox_relay.h"
 #include "services/threadly/adapters/maint/outbox_pruner.h"
+#include "services/threadly/adapters/mem/entity_cache_mem.h"
 #include "services/threadly/adapters/mem/home_feed_mem.h"
 #include "services/threadly/adapters/pgsql/db_pgsql.h"
 #include "services/threadly/adapters/pgsql/stores_pgsql.h"
@@ -88,7 +89,11 @@ static const struct config_option options[] = {
     {"home-feed-accounts", "THREADLY_HOME_FEED_ACCOUNTS", CONFIG_INT, "5000", 1, 10000000,
      "Home feeds kept in memory at most; the least recently read is dropped first."},
     {"home-feed-tail-ms", "THREADLY_HOME_FEED_TAIL_MS", CONFIG_INT, "200", 1, 60000,
-     "How often the outbox is read for other processes' writes to the home feeds."},
+     "How often the outbox is read for other processes' writes to the home feeds and the "
+     "entity cache."},
+    {"entity-cache-mb", "THREADLY_ENTITY_CACHE_MB", CONFIG_INT, "8", 0, 65536,
+     "Memory for statuses and accounts kept to render (GET /api/v1/statuses/:id, home pages, "
+     "authors); the least recently read are dropped first. 0: no entity cache."},
     {"outbox-retention-hours", "THREADLY_OUTBOX_RETENTION_HOURS", CONFIG_INT, "168", 0, 87600,
      "Outbox rows (domain events) older than this are deleted (with Kafka, once relayed); "
      "0 keeps them for ever. A consumer away for longer misses what was deleted meanwhile, as "
@@ -96,6 +101,54 @@ static const struct config_option options[] = {
     {"outbox-prune-interval-s", "THREADLY_OUTBOX_PRUNE_INTERVAL_S", CONFIG_INT, "600", 1, 86400,
      "How often old outbox rows are deleted."},
 };
+
+static double entity_stat(struct entity_cache *c, int which)
+{
+    struct entity_cache_stats st;
+    entity_cache_stats(c, &st);
+    double v[] = {(double)st.hits,      (double)st.misses,     (double)st.invalidations,
+                  (double)st.evictions, (double)st.stale_puts, (double)st.statuses,
+                  (double)st.accounts,  (double)st.bytes};
+    return v[which];
+}
+
+#define ENTITY_STAT(name, which)                                                                   \
+    static double name(void *ctx)                                                                  \
+    {                                                                                              \
+        return entity_stat(ctx, which);                                                            \
+    }
+ENTITY_STAT(entity_hits, 0)
+ENTITY_STAT(entity_misses, 1)
+ENTITY_STAT(entity_invalidations, 2)
+ENTITY_STAT(entity_evictions, 3)
+ENTITY_STAT(entity_stale_puts, 4)
+ENTITY_STAT(entity_statuses, 5)
+ENTITY_STAT(entity_accounts, 6)
+ENTITY_STAT(entity_bytes, 7)
+
+/* The entity cache's counters on /metrics, read at scrape time. */
+static void entity_cache_metrics(struct metrics *m, struct entity_cache *c)
+{
+    metrics_func(m, METRIC_COUNTER, "threadly_entity_cache_hits_total",
+                 "Statuses and accounts read from the entity cache.", entity_hits, c);
+    metrics_func(m, METRIC_COUNTER, "threadly_entity_cache_misses_total",
+                 "Statuses and accounts the entity cache did not hold (read from the database).",
+                 entity_misses, c);
+    metrics_func(m, METRIC_COUNTER, "threadly_entity_cache_invalidations_total",
+                 "Statuses and accounts forgotten because a write changed them.",
+                 entity_invalidations, c);
+    metrics_func(m, METRIC_COUNTER, "threadly_entity_cache_evictions_total",
+                 "Entries dropped to stay within --entity-cache-mb.", entity_evictions, c);
+    metrics_func(m, METRIC_COUNTER, "threadly_entity_cache_stale_puts_total",
+                 "Values read from the database and not kept: a write changed them meanwhile.",
+                 entity_stale_puts, c);
+    metrics_func(m, METRIC_GAUGE, "threadly_entity_cache_statuses", "Statuses held.",
+                 entity_statuses, c);
+    metrics_func(m, METRIC_GAUGE, "threadly_entity_cache_accounts", "Accounts held.",
+                 entity_accounts, c);
+    metrics_func(m, METRIC_GAUGE, "threadly_entity_cache_bytes", "Memory the entries take, about.",
+                 entity_bytes, c);
+}
 
 /* Commits that wrote events wake the feed's long polls and, with Kafka, the relay. */
 struct events_listeners {
@@ -313,12 +366,18 @@ int main(int argc, char **argv)
         rc = 2;
         goto fail;
     }
-    if (config_int(&svc.config, "home-feed-size") > 0) {
-        /* Revocations are answered from memory, kept coherent by the same tail; it starts
-         * (at the outbox head) before the first request asks. */
-        token_store_cache_wrap(&core.tokens, &core.email_tokens);
+    if (config_int(&svc.config, "home-feed-size") > 0)
         core.home = home_feed_mem_new((size_t)config_int(&svc.config, "home-feed-size"),
                                       (size_t)config_int(&svc.config, "home-feed-accounts"));
+    if (config_int(&svc.config, "entity-cache-mb") > 0) {
+        core.entities =
+            entity_cache_mem_new((size_t)config_int(&svc.config, "entity-cache-mb") << 20);
+        entity_cache_metrics(svc.metrics, &core.entities);
+    }
+    if (core.home.ops || core.entities.ops) {
+        /* Revocations are answered from memory too; one tail (started at the outbox head
+         * before the first request asks) keeps all three coherent with other processes. */
+        token_store_cache_wrap(&core.tokens, &core.email_tokens);
         tail = home_feed_tail_start(
             &core, &db.outbox, (int)config_int(&svc.config, "home-feed-tail-ms"), &svc.log, &err);
         if (!tail)
@@ -366,6 +425,7 @@ out:
     if (core.social.ops)
         social_store_close(&core.social);
     home_feed_close(&core.home);
+    entity_cache_close(&core.entities);
     ttlmap_free(core.idempotency);
     ttlmap_free(core.auth_codes);
     sqlite_db_close(db.sqlite);

@@ -217,7 +217,8 @@ class EventsFeedTest(unittest.TestCase):
         self.assertEqual(d[9]["account"]["following_count"], 1)
         self.assertEqual(d[10], {"follow_id": fid, "account_id": alice, "target_account_id": bob})
         self.assertEqual(d[11], {"status_id": reply["id"], "account_id": bob,
-                                 "visibility": "public", "mentioned_account_ids": [alice]})
+                                 "visibility": "public", "mentioned_account_ids": [alice],
+                                 "in_reply_to_id": post["id"]})
         self.assertEqual((d[12]["account_id"], set(d[12])), (alice, {"jti", "account_id",
                                                                      "revoked_at"}))
         self.assertRegex(d[12]["jti"], r"^[1-9][0-9]*$")

@@ -6,7 +6,9 @@ a service with the feed equals the page of a second service on the same database
 feeds on one database: a post, a deletion and an unfollow made on one show on the other's home
 timeline within the outbox tail interval (blue-green); a token revoked, or signed out by a
 password reset, on one is refused by it at once and by the other within the tail interval
-(the in-memory revocation cache, adapters/cache/token_store_cache.h)."""
+(the in-memory revocation cache, adapters/cache/token_store_cache.h); and a favourite,
+reply, profile change, follow, post and deletion made on one show in the other's
+GET /api/v1/statuses/:id although it had the status cached (the entity cache, ADR 006)."""
 import json
 import os
 import time
@@ -222,6 +224,83 @@ class HomeFeed(unittest.TestCase):
             refused_soon(blue, "carol", "green's password reset on blue")
             for svc in (blue, green):
                 self.assertEqual(status(svc, "dave"), 200, "the others' tokens still work")
+        finally:
+            if green:
+                self.assertEqual(green.terminate(), 0)
+            self.assertEqual(blue.terminate(), 0)
+
+    def test_entity_cache_on_two_services(self):
+        """GET /api/v1/statuses/:id from the entity cache (ADR 006): a write shows at once on
+        the service that made it and within the tail interval on the other one, which had
+        the status and its author cached; both end up rendering what the database says."""
+        blue = Service(CORE, *ARGS, "--node-id", "1", "--home-feed-tail-ms", "50")
+        green = None
+        try:
+            green = Service(CORE, *ARGS, "--node-id", "2", "--home-feed-tail-ms", "50",
+                            data_dir=blue.data_dir)
+            w = World(blue)
+            sid = w.post(blue, "alice", "cache me")
+
+            def get(svc, who="dave", status_id=sid):
+                return w.call(svc, who, "GET", "/api/v1/statuses/" + status_id)
+
+            def soon(pred, what):
+                t0 = time.monotonic()
+                while not pred():
+                    self.assertLess(time.monotonic() - t0, 2, what)
+                    time.sleep(0.02)
+
+            def cached_everywhere():
+                for svc in (blue, green):
+                    for _ in range(2):  # the second read is a hit
+                        self.assertEqual(get(svc)[0].status, 200)
+
+            def hits(svc):
+                r, body = svc.request("GET", "/metrics")
+                (line,) = [x for x in body.decode().splitlines()
+                           if x.startswith("threadly_entity_cache_hits_total ")]
+                return float(line.split()[1])
+
+            cached_everywhere()
+            self.assertGreater(hits(green), 0)
+            steps = [
+                ("favourite", lambda: w.call(blue, "bob", "POST",
+                                             "/api/v1/statuses/%s/favourite" % sid),
+                 lambda j: j["favourites_count"] == 1),
+                ("reply", lambda: w.call(blue, "bob", "POST", "/api/v1/statuses",
+                                         {"status": "re", "in_reply_to_id": sid}),
+                 lambda j: j["replies_count"] == 1),
+                ("profile", lambda: w.call(blue, "alice", "PATCH",
+                                           "/api/v1/accounts/update_credentials",
+                                           {"display_name": "Alice <new>"}),
+                 lambda j: j["account"]["display_name"] == "Alice <new>"),
+                ("follow", lambda: w.call(blue, "dave", "POST",
+                                          "/api/v1/accounts/%s/follow" % w.ids["alice"]),
+                 lambda j: j["account"]["followers_count"] == 1),
+                ("post", lambda: w.call(blue, "alice", "POST", "/api/v1/statuses",
+                                        {"status": "another"}),
+                 lambda j: j["account"]["statuses_count"] == 2),
+                ("unfavourite", lambda: w.call(blue, "bob", "POST",
+                                               "/api/v1/statuses/%s/unfavourite" % sid),
+                 lambda j: j["favourites_count"] == 0),
+            ]
+            for name, write, done in steps:
+                cached_everywhere()
+                r, j = write()
+                self.assertEqual(r.status, 200, (name, j))
+                r, j = get(blue)
+                self.assertTrue(done(j), ("its own write, at once", name, j))
+                soon(lambda: done(get(green)[1]), "blue's %s on green" % name)
+            # Viewer-dependent parts are never shared between viewers.
+            self.assertFalse(get(green, "dave")[1]["favourited"])
+            w.call(green, "dave", "POST", "/api/v1/statuses/%s/favourite" % sid)
+            self.assertTrue(get(green, "dave")[1]["favourited"])
+            self.assertFalse(get(green, "bob")[1]["favourited"])
+            soon(lambda: get(blue, "carol")[1]["favourites_count"] == 1, "green's on blue")
+            r, j = w.call(blue, "alice", "DELETE", "/api/v1/statuses/" + sid)
+            self.assertEqual(r.status, 200, j)
+            self.assertEqual(get(blue)[0].status, 404)
+            soon(lambda: get(green)[0].status == 404, "blue's deletion on green")
         finally:
             if green:
                 self.assertEqual(green.terminate(), 0)

@@ -11,6 +11,7 @@
 #include "services/threadly/ports/account_store.h"
 #include "services/threadly/ports/app_store.h"
 #include "services/threadly/ports/email_token_store.h"
+#include "services/threadly/ports/entity_cache.h"
 #include "services/threadly/ports/event_encoder.h"
 #include "services/threadly/ports/home_feed.h"
 #include "services/threadly/ports/password_hasher.h"
@@ -26,7 +27,8 @@ struct core {
     struct status_store statuses;
     struct social_store social;
     struct email_token_store email_tokens; /* confirmation and password reset tokens */
-    struct home_feed home; /* cache of home timelines; ops NULL: none (app/home.h) */
+    struct home_feed home;        /* cache of home timelines; ops NULL: none (app/home.h) */
+    struct entity_cache entities; /* statuses and accounts to render; ops NULL: none */
     struct password_hasher passwords;
     struct token_signer signer;
     const struct clock *clock;

@@ -5,6 +5,7 @@
 #include "lib/base/buf.h"
 #include "lib/base/jsonw.h"
 #include "lib/base/xalloc.h"
+#include "services/threadly/app/entities.h"
 
 #include <string.h>
 
@@ -136,6 +137,7 @@ static size_t events_build(void *arg, const struct outbox_change *ch, struct eve
         for (size_t i = 0; i < d->nmentions; i++)
             jsonw_id(&w, d->mentions[i]);
         jsonw_array_end(&w);
+        jsonw_field_id_or_null(&w, "in_reply_to_id", d->in_reply_to_id);
         jsonw_object_end(&w);
         event_set(d, &out[0], "status.deleted", &b);
         break;
@@ -208,8 +210,43 @@ const char *events_status_json(struct events_draft *d, const struct status *s,
     return text;
 }
 
+/* The statuses and accounts the change alters as rendered: forgotten by the entity cache.
+ * Whatever rc says (a failed commit may still have happened), and before the listener is
+ * told, so that nothing woken by the change reads the old one. */
+static void invalidate(const struct events_draft *d)
+{
+    struct core *c = d->c;
+    switch (d->kind) {
+    case EVENTS_ACCOUNT_UPDATED:
+        entities_account_changed(c, d->key);
+        break;
+    case EVENTS_STATUS_CREATED:
+    case EVENTS_STATUS_DELETED: /* the author's counters, the parent's replies */
+        entities_status_changed(c, d->status_id);
+        entities_account_changed(c, d->account_id);
+        entities_status_changed(c, d->in_reply_to_id);
+        break;
+    case EVENTS_FAVOURITE_CREATED:
+    case EVENTS_FAVOURITE_DELETED:
+        entities_status_changed(c, d->status_id);
+        break;
+    case EVENTS_FOLLOW_CREATED:
+    case EVENTS_FOLLOW_REMOVED:
+    case EVENTS_FOLLOW_ACCEPTED:
+        entities_account_changed(c, d->account_id);
+        entities_account_changed(c, d->target_id);
+        break;
+    case EVENTS_ACCOUNT_CREATED:
+    case EVENTS_TOKEN_REVOKED:
+    case EVENTS_PASSWORD_RESET_REQUESTED:
+    case EVENTS_TOKENS_REVOKED:
+        break;
+    }
+}
+
 void events_draft_done(struct events_draft *d, int rc)
 {
+    invalidate(d);
     if (rc == 0 && d->built && d->c->events_committed)
         d->c->events_committed(d->c->events_committed_ctx);
 }

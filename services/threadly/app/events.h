@@ -45,6 +45,7 @@ struct events_draft {
     size_t nmentions;
     const uint64_t *mentions;
     uint64_t in_reply_to_account_id;
+    uint64_t in_reply_to_id; /* status.created, status.deleted: the parent, 0 if none */
 };
 
 /* Starts a draft of kind about aggregate key, occurring now. */
@@ -56,8 +57,9 @@ const char *events_account_json(struct events_draft *d, const struct account *ac
 const char *events_status_json(struct events_draft *d, const struct status *s,
                                const struct account *author,
                                const struct account *const *mentioned);
-/* To call after the store call with its result: when the change committed with events, tells
- * the core's listener (the feed's long polls). */
+/* To call after the store call with its result: tells the entity cache what the change
+ * alters (app/entities.h) and, when the change committed with events, the core's listener
+ * (the feed's long polls). */
 void events_draft_done(struct events_draft *d, int rc);
 
 #endif

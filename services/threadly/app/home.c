@@ -3,6 +3,8 @@
  * the cache applies every write reported meanwhile on top (ports/home_feed.h). */
 #include "services/threadly/app/home.h"
 
+#include "services/threadly/app/entities.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,7 +100,7 @@ static int home_statuses(struct core *c, const uint64_t *ids, size_t n, struct a
                          struct status_list *out, struct err *err)
 {
     struct status **got = arena_alloc(a, (n ? n : 1) * sizeof(*got));
-    int rc = status_store_get_many(&c->statuses, ids, n, a, got, err);
+    int rc = entities_statuses(c, ids, n, a, got, err);
     if (rc)
         return rc;
     out->items = arena_alloc(a, (n ? n : 1) * sizeof(*out->items));

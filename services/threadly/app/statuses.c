@@ -3,6 +3,7 @@
 #include "services/threadly/app/statuses.h"
 
 #include "lib/base/buf.h"
+#include "services/threadly/app/entities.h"
 #include "services/threadly/app/events.h"
 #include "services/threadly/app/home.h"
 #include "services/threadly/domain/account.h"
@@ -199,6 +200,9 @@ int statuses_post(struct core *c, uint64_t author, const struct post_request *r,
     d.nmentions = s->nmentions;
     d.mentions = s->mentions;
     d.in_reply_to_account_id = s->in_reply_to_account_id;
+    d.in_reply_to_id = s->in_reply_to_id;
+    d.status_id = s->id;
+    d.account_id = author;
     rc = status_store_insert(&c->statuses, s, &d.emit, err);
     events_draft_done(&d, rc);
     if (rc)
@@ -216,7 +220,7 @@ int statuses_get(struct core *c, uint64_t viewer, uint64_t id, struct arena *a, 
                  struct err *err)
 {
     bool visible;
-    int rc = status_store_get(&c->statuses, id, a, out, err);
+    int rc = entities_status(c, id, a, out, err);
     if (rc)
         return rc;
     rc = statuses_visible(c, viewer, *out, &visible, err);
@@ -242,6 +246,7 @@ int statuses_delete(struct core *c, uint64_t author, uint64_t id, struct arena *
     d.visibility = (int)(*out)->visibility;
     d.mentions = (*out)->mentions; /* who saw a direct status: told of its deletion too */
     d.nmentions = (*out)->nmentions;
+    d.in_reply_to_id = (*out)->in_reply_to_id;
     rc = status_store_remove(&c->statuses, id, &d.emit, err);
     events_draft_done(&d, rc);
     if (rc == 0)

@@ -5,6 +5,7 @@
 
 #include "lib/base/xalloc.h"
 #include "services/threadly/adapters/cache/token_store_cache.h"
+#include "services/threadly/app/entities.h"
 #include "services/threadly/app/home.h"
 
 #include <errno.h>
@@ -75,18 +76,33 @@ static void tail_apply(struct home_feed_tail *t, const struct event *e)
             parse_visibility(json_is_string(vis) ? json_string_value(vis) : NULL, &p.visibility))
             home_status_created(t->core, &p);
         free(mentions);
+        entities_account_changed(t->core, p.account_id);
+        entities_status_changed(t->core, id_member(s, "in_reply_to_id"));
     } else if (strcmp(e->type, "status.deleted") == 0) {
         uint64_t id = id_member(data, "status_id");
         if (id)
             home_status_deleted(t->core, id);
+        entities_status_changed(t->core, id);
+        entities_account_changed(t->core, id_member(data, "account_id"));
+        entities_status_changed(t->core, id_member(data, "in_reply_to_id"));
+    } else if (strcmp(e->type, "favourite.created") == 0) {
+        entities_status_changed(t->core, id_member(json_object_get(data, "status"), "id"));
+    } else if (strcmp(e->type, "favourite.deleted") == 0) {
+        entities_status_changed(t->core, id_member(data, "status_id"));
+    } else if (strcmp(e->type, "account.updated") == 0) {
+        entities_account_changed(t->core, id_member(json_object_get(data, "account"), "id"));
     } else if (strcmp(e->type, "follow.created") == 0) {
         uint64_t follower = id_member(json_object_get(data, "account"), "id");
         if (follower)
             home_follows_changed(t->core, follower);
+        entities_account_changed(t->core, follower);
+        entities_account_changed(t->core, id_member(json_object_get(data, "target"), "id"));
     } else if (strcmp(e->type, "follow.deleted") == 0) {
         uint64_t follower = id_member(data, "account_id");
         if (follower)
             home_follows_changed(t->core, follower);
+        entities_account_changed(t->core, follower);
+        entities_account_changed(t->core, id_member(data, "target_account_id"));
     } else if (strcmp(e->type, "token.revoked") == 0) {
         uint64_t jti = id_member(data, "jti");
         json_t *acct = json_object_get(data, "account_id");
@@ -150,7 +166,7 @@ static void *tail_main(void *arg)
 struct home_feed_tail *home_feed_tail_start(struct core *core, struct outbox_store *store,
                                             int interval_ms, struct logger *log, struct err *err)
 {
-    ASSERT(core->home.ops && interval_ms >= 1);
+    ASSERT((core->home.ops || core->entities.ops) && interval_ms >= 1);
     uint64_t head;
     if (outbox_store_head(store, &head, err) != 0)
         return NULL;

@@ -6,6 +6,7 @@
 #include "lib/base/jsonw.h"
 #include "lib/base/parse.h"
 #include "services/threadly/adapters/http/api.h"
+#include "services/threadly/app/entities.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -99,7 +100,8 @@ static void *reserve(struct arena *a, void *items, size_t n, size_t *cap, size_t
 
 /* Fetches the authors and mentioned accounts of statuses[0..n) with one account_store_get_many,
  * and whether the viewer favourited each with one social_store_favourited_among, leaving out
- * what is already there: rendering a list costs two store calls, its statuses then none.
+ * what is already there: rendering a list costs two store calls, its statuses then none
+ * (the accounts through the entity cache, app/entities.h).
  * Authors the status store read with the statuses (status.author) are taken as they are, so
  * a list without mentions costs no account read. */
 static int prefetch(struct status_renderer *r, const struct status *statuses, size_t n,
@@ -129,7 +131,7 @@ static int prefetch(struct status_renderer *r, const struct status *statuses, si
     }
     if (k) {
         struct account **accts = arena_alloc(a, k * sizeof(*accts));
-        rc = account_store_get_many(&r->api->core->accounts, ids, k, a, accts, err);
+        rc = entities_accounts(r->api->core, ids, k, a, accts, err);
         if (rc)
             return rc;
         r->accounts =
