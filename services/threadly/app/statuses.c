@@ -186,17 +186,19 @@ int statuses_post(struct core *c, uint64_t author, const struct post_request *r,
     collect_tags(&tokens, a, s);
     /* The snapshot is the status as it reads right after the insert: no counters yet, and
      * the author with one more status. */
-    struct account *writer;
-    int rc = account_store_get(&c->accounts, author, a, &writer, err);
+    struct account *writer, *after = arena_alloc(a, sizeof(*after));
+    int rc = entities_accounts(c, &author, 1, a, &writer, err);
     if (rc)
         return rc;
-    struct account after = *writer;
-    after.statuses_count++;
-    after.last_status_at_ms = s->created_at_ms;
+    if (!writer)
+        return err_set(err, ERR_NOT_FOUND, "account %llu not found", (unsigned long long)author);
+    *after = *writer;
+    after->statuses_count++;
+    after->last_status_at_ms = s->created_at_ms;
     struct events_draft d;
     events_draft_init(&d, c, a, EVENTS_STATUS_CREATED, s->id);
     d.at_ms = s->created_at_ms;
-    d.status = events_status_json(&d, s, &after, (const struct account *const *)rctx.accts);
+    d.status = events_status_json(&d, s, after, (const struct account *const *)rctx.accts);
     d.nmentions = s->nmentions;
     d.mentions = s->mentions;
     d.in_reply_to_account_id = s->in_reply_to_account_id;
@@ -212,8 +214,11 @@ int statuses_post(struct core *c, uint64_t author, const struct post_request *r,
     home_status_created(c, &hp);
     if (r->idempotency_key && c->idempotency)
         ttlmap_put(c->idempotency, key, s->id, s->created_at_ms);
-    /* Read back for the counters the store keeps. */
-    return status_store_get(&c->statuses, s->id, a, out, err);
+    /* The status as inserted (a new status has no replies or favourites yet) with its author
+     * as the insert left it, as the event's snapshot has them: no read back. */
+    s->author = after;
+    *out = s;
+    return 0;
 }
 
 int statuses_get(struct core *c, uint64_t viewer, uint64_t id, struct arena *a, struct status **out,
