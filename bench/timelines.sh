@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Timelines and statuses on SQLite or PostgreSQL (issue #3): wrk against GET /api/v1/timelines/home,
 # POST /api/v1/statuses and GET /api/v1/statuses/:id on a seeded database (1,000 accounts each
-# following 50, 200,000 statuses), with GET /api/v1/instance on the same service and nginx
-# serving that body as a static file as references, alternating, in one command; plus the RSS
-# of threadly-service idle and under load.
+# following 50, 200,000 statuses, a third of them favourited), with GET /api/v1/instance on the
+# same service and nginx serving that body as a static file as references, alternating, in one
+# command; plus the RSS of threadly-service idle and under load.
 #
 # The seed is made once and cached in bench/.cache/ (the data dir: database and token-signing
 # key together, plus the tokens): a fresh data dir, one app and SEED_TOKENS accounts signed up
@@ -45,7 +45,7 @@ nginx_port=${BENCH_NGINX_PORT:-18190}
 default_core_args=--access-log=false
 core_args=${BENCH_CORE_ARGS-$default_core_args}
 # Bump when the seed's content changes; the cache key also covers the migrations and SEED_*.
-SEED_VERSION=1
+SEED_VERSION=2
 # Cheap password hashing and no sign-up limit while seeding only.
 seed_args=(--argon2-ops 1 --argon2-mem-kib 8 --signup-limit 100000 --login-limit 100000)
 
@@ -227,6 +227,21 @@ FROM gen g JOIN acct a ON a.k = g.k
 LEFT JOIN gen p ON p.i = g.parent LEFT JOIN acct pa ON pa.k = p.k
 ORDER BY g.i;
 
+-- Favourites: every third status is favourited by one account, every sixth also by one of
+-- the accounts with a token (so a home page has statuses its reader favourited, and most
+-- pages have favourited statuses: the favourited check runs as in real use).
+INSERT INTO favourites (id, account_id, status_id, created_at_ms)
+SELECT (g.ms << 21) | (2 << 12), a.id, (g.ms << 21) | (1 << 12), g.ms
+FROM gen g JOIN acct a ON a.k = (g.i * 7919) % $SEED_ACCOUNTS + 1
+WHERE g.i % 3 = 0
+UNION ALL
+SELECT (g.ms << 21) | (3 << 12), a.id, (g.ms << 21) | (1 << 12), g.ms
+FROM gen g JOIN acct a ON a.k = (g.i * 104729) % $SEED_TOKENS + 1
+WHERE g.i % 6 = 0 AND a.k != (g.i * 7919) % $SEED_ACCOUNTS + 1;
+UPDATE statuses SET favourites_count = (SELECT count(*) FROM favourites f
+                                        WHERE f.status_id = statuses.id)
+WHERE id IN (SELECT status_id FROM favourites);
+
 -- The counters the service keeps in the same transaction as the rows.
 UPDATE accounts SET
     statuses_count = (SELECT count(*) FROM statuses s WHERE s.account_id = accounts.id),
@@ -250,6 +265,7 @@ SQL
         ORDER BY (id * 2654435761) % 1000003 LIMIT 1000" >"$dir/status-paths.txt"
     sqlite3 -separator ' ' "$db" "SELECT 'accounts', count(*) FROM accounts;
         SELECT 'follows', count(*) FROM follows; SELECT 'statuses', count(*) FROM statuses;
+        SELECT 'favourites', count(*) FROM favourites;
         SELECT 'replies', count(*) FROM statuses WHERE in_reply_to_id != 0;
         SELECT 'visibility', group_concat(v, ' ') FROM
             (SELECT visibility || ':' || count(*) AS v FROM statuses GROUP BY visibility);" \

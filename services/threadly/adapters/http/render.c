@@ -141,10 +141,21 @@ static int prefetch(struct status_renderer *r, const struct status *statuses, si
     }
     if (!r->viewer)
         return 0;
+    /* Nobody favourited a status whose count is 0 (the count moves in the favourite's
+     * transaction, and a cached status is forgotten when it moves): only the others are
+     * asked about, and a page without favourites costs no store call. */
     k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!favourite_find(r, statuses[i].id) && !ids_has(ids, k, statuses[i].id))
+    for (size_t i = 0; i < n; i++) {
+        if (favourite_find(r, statuses[i].id) || ids_has(ids, k, statuses[i].id))
+            continue;
+        if (statuses[i].favourites_count > 0) {
             ids[k++] = statuses[i].id;
+            continue;
+        }
+        r->favourites = reserve(a, r->favourites, r->nfavourites, &r->favourites_cap, 1,
+                                sizeof(*r->favourites));
+        r->favourites[r->nfavourites++] = (struct rendered_favourite){statuses[i].id, false};
+    }
     if (k) {
         bool *fav = arena_alloc(a, k * sizeof(*fav));
         rc = social_store_favourited_among(&r->api->core->social, r->viewer, ids, k, fav, err);
