@@ -27,7 +27,8 @@ struct pgsql_conn {
     PGconn *h; /* NULL after a lost connection: the next call reconnects */
     struct pgsql_stmt_slot *stmts;
     size_t nstmts, cap;
-    bool in_use; /* owned by a live thread; guarded by db->mu */
+    bool in_use;        /* owned by a live thread; guarded by db->mu */
+    bool begin_pending; /* pgsql_db_begin was called: BEGIN goes with the next statement */
     struct pgsql_conn *next;
 };
 
@@ -301,6 +302,62 @@ static bool pgsql_db_retry(const struct pgsql_conn *c, bool was_idle, int attemp
     return attempt == 0 && was_idle && rc == ERR_UNAVAILABLE && !c->h;
 }
 
+/* BEGIN and the transaction's first statement in one round trip (libpq's pipeline mode), so a
+ * write transaction pays no round trip for its BEGIN. Statement results are those of
+ * PQexecPrepared; begin_pending is cleared once BEGIN succeeded (a lost connection keeps it,
+ * for the retry on a new one). */
+static int pgsql_db_begin_and_exec(struct pgsql_conn *c, const char *name, int n,
+                                   const char *const *values, PGresult **out, const char *what,
+                                   struct err *err)
+{
+    PGconn *h = c->h;
+    PGresult *res[2] = {NULL, NULL};
+    int k = 0, nulls = 0;
+    *out = NULL;
+    if (!PQenterPipelineMode(h))
+        return pgsql_db_fail(c, NULL, "pgsql begin", err);
+    bool sent = PQsendQueryParams(h, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+                PQsendQueryPrepared(h, name, n, values, NULL, NULL, 0) && PQpipelineSync(h);
+    /* Each statement's results end with a NULL; the sync's result ends the pipeline. A broken
+     * connection gives an error result, then NULLs: three in a row end the wait. */
+    while (sent) {
+        PGresult *x = PQgetResult(h);
+        if (!x) {
+            if (++nulls > 2 || PQstatus(h) != CONNECTION_OK)
+                break;
+            continue;
+        }
+        nulls = 0;
+        if (PQresultStatus(x) == PGRES_PIPELINE_SYNC) {
+            PQclear(x);
+            break;
+        }
+        if (k < 2)
+            res[k++] = x;
+        else
+            PQclear(x);
+    }
+    if (!sent || !PQexitPipelineMode(h)) {
+        PQclear(res[0]);
+        PQclear(res[1]);
+        int rc = pgsql_db_fail(c, NULL, "pgsql begin", err);
+        if (c->h) /* left in a state we cannot use: start over on a new connection */
+            pgsql_conn_reset(c);
+        return rc;
+    }
+    int rc = pgsql_db_check(c, res[0], "pgsql begin", err);
+    if (rc != 0) {
+        PQclear(res[1]);
+        return rc;
+    }
+    PQclear(res[0]);
+    c->begin_pending = false;
+    rc = pgsql_db_check(c, res[1], what, err);
+    if (rc == 0)
+        *out = res[1];
+    return rc;
+}
+
 int pgsql_db_query(struct pgsql_db *db, const char *sql, const struct pgsql_params *p,
                    PGresult **out, int64_t *changes, const char *what, struct err *err)
 {
@@ -314,7 +371,9 @@ int pgsql_db_query(struct pgsql_db *db, const char *sql, const struct pgsql_para
             return rc;
         bool was_idle = PQtransactionStatus(c->h) == PQTRANS_IDLE;
         rc = pgsql_db_prepare(c, sql, n, &name, err);
-        if (rc == 0) {
+        if (rc == 0 && c->begin_pending) {
+            rc = pgsql_db_begin_and_exec(c, name, n, p ? p->values : NULL, &r, what, err);
+        } else if (rc == 0) {
             r = PQexecPrepared(c->h, name, n, p ? p->values : NULL, NULL, NULL, 0);
             rc = pgsql_db_check(c, r, what, err);
         }
@@ -368,23 +427,26 @@ static int pgsql_db_exec(struct pgsql_conn *c, const char *sql, const char *what
     return rc;
 }
 
+/* BEGIN is sent with the transaction's first statement (pgsql_db_begin_and_exec): here the
+ * connection is only made ready. */
 int pgsql_db_begin(struct pgsql_db *db, struct err *err)
 {
     struct pgsql_conn *c;
-    for (int attempt = 0;; attempt++) {
-        int rc = pgsql_db_conn(db, &c, err);
-        if (rc != 0)
-            return rc;
-        bool was_idle = PQtransactionStatus(c->h) == PQTRANS_IDLE;
-        rc = pgsql_db_exec(c, "BEGIN", "pgsql begin", err);
-        if (rc == 0 || !pgsql_db_retry(c, was_idle, attempt, rc))
-            return rc;
-    }
+    int rc = pgsql_db_conn(db, &c, err);
+    if (rc != 0)
+        return rc;
+    ASSERT(!c->begin_pending && PQtransactionStatus(c->h) == PQTRANS_IDLE);
+    c->begin_pending = true;
+    return 0;
 }
 
 int pgsql_db_finish(struct pgsql_db *db, int rc, struct err *err)
 {
     struct pgsql_conn *c = pthread_getspecific(db->key);
+    if (c && c->begin_pending) { /* no statement ran: nothing was begun */
+        c->begin_pending = false;
+        return rc;
+    }
     if (rc == 0) {
         ASSERT(c && c->h);
         rc = pgsql_db_exec(c, "COMMIT", "pgsql commit", err);
