@@ -302,22 +302,26 @@ static bool pgsql_db_retry(const struct pgsql_conn *c, bool was_idle, int attemp
     return attempt == 0 && was_idle && rc == ERR_UNAVAILABLE && !c->h;
 }
 
-/* BEGIN and the transaction's first statement in one round trip (libpq's pipeline mode), so a
- * write transaction pays no round trip for its BEGIN. Statement results are those of
- * PQexecPrepared; begin_pending is cleared once BEGIN succeeded (a lost connection keeps it,
- * for the retry on a new one). */
-static int pgsql_db_begin_and_exec(struct pgsql_conn *c, const char *name, int n,
-                                   const char *const *values, PGresult **out, const char *what,
-                                   struct err *err)
+/* One statement in one round trip (libpq's pipeline mode) together with the BEGIN that
+ * pgsql_db_begin left pending, and with COMMIT when commit is set: a write transaction pays
+ * no round trip for its BEGIN, nor for its COMMIT when it ends with pgsql_db_commit_with. The
+ * statement's result is that of PQexecPrepared. begin_pending is cleared once BEGIN
+ * succeeded (a lost connection keeps it, for a retry on a new connection). */
+static int pgsql_db_pipeline(struct pgsql_conn *c, const char *name, int n,
+                             const char *const *values, bool commit, PGresult **out,
+                             const char *what, struct err *err)
 {
     PGconn *h = c->h;
-    PGresult *res[2] = {NULL, NULL};
+    bool begin = c->begin_pending;
+    PGresult *res[3] = {NULL, NULL, NULL};
     int k = 0, nulls = 0;
     *out = NULL;
     if (!PQenterPipelineMode(h))
-        return pgsql_db_fail(c, NULL, "pgsql begin", err);
-    bool sent = PQsendQueryParams(h, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
-                PQsendQueryPrepared(h, name, n, values, NULL, NULL, 0) && PQpipelineSync(h);
+        return pgsql_db_fail(c, NULL, begin ? "pgsql begin" : what, err);
+    bool sent = (!begin || PQsendQueryParams(h, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)) &&
+                PQsendQueryPrepared(h, name, n, values, NULL, NULL, 0) &&
+                (!commit || PQsendQueryParams(h, "COMMIT", 0, NULL, NULL, NULL, NULL, 0)) &&
+                PQpipelineSync(h);
     /* Each statement's results end with a NULL; the sync's result ends the pipeline. A broken
      * connection gives an error result, then NULLs: three in a row end the wait. */
     while (sent) {
@@ -332,29 +336,43 @@ static int pgsql_db_begin_and_exec(struct pgsql_conn *c, const char *name, int n
             PQclear(x);
             break;
         }
-        if (k < 2)
+        if (k < 3)
             res[k++] = x;
         else
             PQclear(x);
     }
+    int rc = 0, i = 0;
     if (!sent || !PQexitPipelineMode(h)) {
-        PQclear(res[0]);
-        PQclear(res[1]);
-        int rc = pgsql_db_fail(c, NULL, "pgsql begin", err);
+        rc = pgsql_db_fail(c, NULL, begin ? "pgsql begin" : what, err);
         if (c->h) /* left in a state we cannot use: start over on a new connection */
             pgsql_conn_reset(c);
-        return rc;
     }
-    int rc = pgsql_db_check(c, res[0], "pgsql begin", err);
-    if (rc != 0) {
-        PQclear(res[1]);
-        return rc;
+    if (rc == 0 && begin) {
+        rc = pgsql_db_check(c, res[i], "pgsql begin", err);
+        if (rc == 0) {
+            PQclear(res[i]);
+            c->begin_pending = false;
+        }
+        res[i++] = NULL;
     }
-    PQclear(res[0]);
-    c->begin_pending = false;
-    rc = pgsql_db_check(c, res[1], what, err);
-    if (rc == 0)
-        *out = res[1];
+    if (rc == 0) {
+        rc = pgsql_db_check(c, res[i], what, err);
+        if (rc == 0)
+            *out = res[i];
+        res[i++] = NULL;
+    }
+    if (rc == 0 && commit) {
+        rc = pgsql_db_check(c, res[i], "pgsql commit", err);
+        if (rc == 0)
+            PQclear(res[i]);
+        res[i++] = NULL;
+        if (rc != 0) {
+            PQclear(*out);
+            *out = NULL;
+        }
+    }
+    for (int j = 0; j < 3; j++)
+        PQclear(res[j]);
     return rc;
 }
 
@@ -372,7 +390,7 @@ int pgsql_db_query(struct pgsql_db *db, const char *sql, const struct pgsql_para
         bool was_idle = PQtransactionStatus(c->h) == PQTRANS_IDLE;
         rc = pgsql_db_prepare(c, sql, n, &name, err);
         if (rc == 0 && c->begin_pending) {
-            rc = pgsql_db_begin_and_exec(c, name, n, p ? p->values : NULL, &r, what, err);
+            rc = pgsql_db_pipeline(c, name, n, p ? p->values : NULL, false, &r, what, err);
         } else if (rc == 0) {
             r = PQexecPrepared(c->h, name, n, p ? p->values : NULL, NULL, NULL, 0);
             rc = pgsql_db_check(c, r, what, err);
@@ -456,6 +474,26 @@ int pgsql_db_finish(struct pgsql_db *db, int rc, struct err *err)
     /* A lost connection took its transaction with it; there is nothing to roll back. */
     if (c && c->h && PQtransactionStatus(c->h) != PQTRANS_IDLE)
         pgsql_db_exec(c, "ROLLBACK", "pgsql rollback", NULL);
+    return rc;
+}
+
+int pgsql_db_commit_with(struct pgsql_db *db, const char *sql, const struct pgsql_params *p,
+                         const char *what, struct err *err)
+{
+    struct pgsql_conn *c = pthread_getspecific(db->key);
+    const char *name;
+    PGresult *r = NULL;
+    ASSERT(c && c->h);
+    int rc = pgsql_db_prepare(c, sql, p ? p->n : 0, &name, err);
+    if (rc == 0)
+        rc = pgsql_db_pipeline(c, name, p ? p->n : 0, p ? p->values : NULL, true, &r, what, err);
+    PQclear(r);
+    if (rc != 0) {
+        c->begin_pending = false;
+        /* A lost connection took its transaction with it; there is nothing to roll back. */
+        if (c->h && PQtransactionStatus(c->h) != PQTRANS_IDLE)
+            pgsql_db_exec(c, "ROLLBACK", "pgsql rollback", NULL);
+    }
     return rc;
 }
 

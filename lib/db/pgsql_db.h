@@ -85,6 +85,10 @@ int pgsql_db_query_ids(struct pgsql_db *db, const char *sql, const int64_t *v, i
 int pgsql_db_begin(struct pgsql_db *db, struct err *err);
 /* Commits if rc is 0, rolls back otherwise or if the commit fails; returns the outcome. */
 int pgsql_db_finish(struct pgsql_db *db, int rc, struct err *err);
+/* Runs sql (whose result is not needed) as the transaction's last statement and commits, in
+ * one round trip; rolls back if either fails. Instead of pgsql_db_query + pgsql_db_finish(0). */
+int pgsql_db_commit_with(struct pgsql_db *db, const char *sql, const struct pgsql_params *p,
+                         const char *what, struct err *err);
 
 /* Values of result r, copied where they are strings (never NULL: SQL NULL is ""). */
 int pgsql_ntuples(const struct pg_result *r);

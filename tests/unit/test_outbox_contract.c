@@ -261,6 +261,50 @@ CONTRACT(outbox, a_change_that_fails_writes_no_event)
     cr_assert_eq(list(f, 0, 10, &rows), 0);
 }
 
+/* The next events built get ids from `id` on (to make one collide with an earlier one). */
+static void reuse_event_ids(uint64_t id)
+{
+    pthread_mutex_lock(&next_event_mu);
+    next_event_id = id;
+    pthread_mutex_unlock(&next_event_mu);
+}
+
+/* An event the outbox refuses (its id is taken) undoes the whole change, whether it is the
+ * last append of the transaction (pgsql sends it with the COMMIT, pgsql_db_commit_with) or
+ * not; and the connection serves the next change. The mem outbox refuses nothing, so this
+ * runs on the database adapters only. */
+CONTRACT(outbox, an_event_the_outbox_refuses_undoes_the_change)
+{
+    if (f->mem)
+        return;
+    add_account(f, ALICE, "alice", NULL);
+    struct test_emit *ok = emit(f, "status.created", 10);
+    struct status s10 = plain_status(10, ALICE);
+    uint64_t taken = next_event_id;
+    cr_assert_eq(status_store_insert(&f->statuses, &s10, &ok->emit, &f->err), 0, "%s", f->err.msg);
+    struct test_emit *last = emit(f, "status.created", 11), *first = emit(f, "status.created", 12);
+    last->type2 = first->type2 = "status.updated";
+    struct status s11 = plain_status(11, ALICE), s12 = plain_status(12, ALICE);
+    reuse_event_ids(taken - 1); /* the second (last) of two events collides */
+    cr_assert_eq(status_store_insert(&f->statuses, &s11, &last->emit, &f->err), ERR_CONFLICT);
+    reuse_event_ids(taken); /* the first of two collides */
+    cr_assert_eq(status_store_insert(&f->statuses, &s12, &first->emit, &f->err), ERR_CONFLICT);
+    reuse_event_ids(taken + 100);
+    struct status *got;
+    cr_assert_eq(status_store_get(&f->statuses, 11, &f->a, &got, &f->err), ERR_NOT_FOUND);
+    cr_assert_eq(status_store_get(&f->statuses, 12, &f->a, &got, &f->err), ERR_NOT_FOUND);
+    struct account *alice;
+    cr_assert_eq(account_store_get(&f->accounts, ALICE, &f->a, &alice, &f->err), 0);
+    cr_assert_eq(alice->statuses_count, 1, "the author's counter was rolled back too");
+    assert_types(f, 0, (const char *const[]){"status.created"}, (const uint64_t[]){10}, 1);
+    struct status s13 = plain_status(13, ALICE);
+    cr_assert_eq(
+        status_store_insert(&f->statuses, &s13, &emit(f, "status.created", 13)->emit, &f->err), 0,
+        "%s", f->err.msg);
+    assert_types(f, 0, (const char *const[]){"status.created", "status.created"},
+                 (const uint64_t[]){10, 13}, 2);
+}
+
 CONTRACT(outbox, idempotent_repeats_write_no_event)
 {
     add_account(f, ALICE, "alice", NULL);

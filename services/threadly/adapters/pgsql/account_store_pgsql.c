@@ -50,9 +50,7 @@ static int account_store_pgsql_insert(void *ctx, const struct account *acct,
     if (rc != 0)
         return rc;
     rc = pgsql_db_query(ctx, SQL_INSERT, &p, NULL, NULL, "account insert", err);
-    if (rc == 0)
-        rc = outbox_pgsql_write(ctx, emit, &ch, err);
-    return pgsql_db_finish(ctx, rc, err);
+    return outbox_pgsql_commit(ctx, rc, emit, &ch, err);
 }
 
 struct account *account_store_pgsql_copy(const struct pg_result *r, int row, int col,
@@ -165,9 +163,7 @@ static int account_store_pgsql_update_profile(void *ctx, const struct account *a
     rc = pgsql_db_query(ctx, SQL_UPDATE_PROFILE, &p, NULL, &changed, "account update", err);
     if (rc == 0 && changed == 0)
         rc = err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", acct->id);
-    if (rc == 0)
-        rc = outbox_pgsql_write(ctx, emit, &ch, err);
-    return pgsql_db_finish(ctx, rc, err);
+    return outbox_pgsql_commit(ctx, rc, emit, &ch, err);
 }
 
 /* Runs a one-number query. */

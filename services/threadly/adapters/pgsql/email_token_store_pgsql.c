@@ -34,9 +34,7 @@ static int email_token_store_pgsql_insert(void *ctx, const struct email_token *t
     if (rc != 0)
         return rc;
     rc = pgsql_db_query(ctx, SQL_INSERT, &p, NULL, NULL, "email token insert", err);
-    if (rc == 0)
-        rc = outbox_pgsql_write(ctx, emit, &ch, err);
-    return pgsql_db_finish(ctx, rc, err);
+    return outbox_pgsql_commit(ctx, rc, emit, &ch, err);
 }
 
 /* Locks and checks the token inside the transaction; *account_id is its account. */

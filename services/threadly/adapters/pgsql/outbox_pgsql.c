@@ -42,26 +42,51 @@ static const char SQL_PRUNE[] =
 static const char SQL_MARK_SENT[] =
     "UPDATE outbox SET sent_at_ms = $1 WHERE seq > 0 AND seq <= $2 AND sent_at_ms = 0";
 
+static void append_params(const struct event *e, struct pgsql_params *p)
+{
+    ASSERT(e->id >= 1 && e->id <= INT64_MAX && e->type && e->key && e->data);
+    memset(p, 0, sizeof(*p));
+    pgsql_params_int64(p, (int64_t)e->id);
+    pgsql_params_text(p, e->type);
+    pgsql_params_text(p, e->key);
+    pgsql_params_int64(p, e->version);
+    pgsql_params_int64(p, e->occurred_at);
+    pgsql_params_text(p, e->data);
+}
+
+/* Appends ev[0..n) with pgsql_db_query, the last one with COMMIT when commit is set. */
+static int append(struct pgsql_db *db, const struct event *ev, size_t n, bool commit,
+                  struct err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct pgsql_params p;
+        append_params(&ev[i], &p);
+        rc = commit && i == n - 1
+                 ? pgsql_db_commit_with(db, SQL_APPEND, &p, "outbox append", err)
+                 : pgsql_db_query(db, SQL_APPEND, &p, NULL, NULL, "outbox append", err);
+    }
+    return rc;
+}
+
 int outbox_pgsql_write(struct pgsql_db *db, const struct outbox_emit *emit,
                        const struct outbox_change *ch, struct err *err)
 {
     struct event ev[OUTBOX_EVENTS_MAX];
     size_t n = outbox_emit_build(emit, ch, ev);
+    return append(db, ev, n, false, err);
+}
+
+int outbox_pgsql_commit(struct pgsql_db *db, int rc, const struct outbox_emit *emit,
+                        const struct outbox_change *ch, struct err *err)
+{
+    struct event ev[OUTBOX_EVENTS_MAX];
+    size_t n = rc == 0 ? outbox_emit_build(emit, ch, ev) : 0;
     if (n == 0)
-        return 0;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        ASSERT(ev[i].id >= 1 && ev[i].id <= INT64_MAX && ev[i].type && ev[i].key && ev[i].data);
-        struct pgsql_params p = {0};
-        pgsql_params_int64(&p, (int64_t)ev[i].id);
-        pgsql_params_text(&p, ev[i].type);
-        pgsql_params_text(&p, ev[i].key);
-        pgsql_params_int64(&p, ev[i].version);
-        pgsql_params_int64(&p, ev[i].occurred_at);
-        pgsql_params_text(&p, ev[i].data);
-        rc = pgsql_db_query(db, SQL_APPEND, &p, NULL, NULL, "outbox append", err);
-    }
-    return rc;
+        return pgsql_db_finish(db, rc, err);
+    /* On failure the transaction is over (rolled back) either way; finish only tidies. */
+    rc = append(db, ev, n, true, err);
+    return rc == 0 ? 0 : pgsql_db_finish(db, rc, err);
 }
 
 /* The sequencer (see the top of the file): gives the committed provisional rows their seqs. A

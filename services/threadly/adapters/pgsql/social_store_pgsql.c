@@ -107,9 +107,8 @@ static int social_store_pgsql_follow(void *ctx, uint64_t id, uint64_t follower, 
     if (rc == 0 && changed && !requested)
         rc = social_store_pgsql_count(db, follower, followee, 1, err);
     struct outbox_change ch = {.row_id = id};
-    if (rc == 0 && changed)
-        rc = outbox_pgsql_write(db, emit, &ch, err);
-    rc = pgsql_db_finish(db, rc, err);
+    rc = rc == 0 && changed ? outbox_pgsql_commit(db, rc, emit, &ch, err)
+                            : pgsql_db_finish(db, rc, err);
     *created = rc == 0 && changed;
     return rc;
 }
@@ -136,9 +135,7 @@ static int social_store_pgsql_accept(void *ctx, uint64_t follower, uint64_t foll
                      followee);
     if (rc == 0)
         rc = social_store_pgsql_count(db, follower, followee, 1, err);
-    if (rc == 0)
-        rc = outbox_pgsql_write(db, emit, &ch, err);
-    return pgsql_db_finish(db, rc, err);
+    return outbox_pgsql_commit(db, rc, emit, &ch, err);
 }
 
 static int social_store_pgsql_unfollow(void *ctx, uint64_t follower, uint64_t followee,
@@ -164,9 +161,8 @@ static int social_store_pgsql_unfollow(void *ctx, uint64_t follower, uint64_t fo
     }
     if (rc == 0 && found && !requested)
         rc = social_store_pgsql_count(db, follower, followee, -1, err);
-    if (rc == 0 && found)
-        rc = outbox_pgsql_write(db, emit, &ch, err);
-    rc = pgsql_db_finish(db, rc, err);
+    rc = rc == 0 && found ? outbox_pgsql_commit(db, rc, emit, &ch, err)
+                          : pgsql_db_finish(db, rc, err);
     *removed = rc == 0 && found;
     return rc;
 }
@@ -217,9 +213,8 @@ static int social_store_pgsql_favourite(void *ctx, uint64_t id, uint64_t account
         rc =
             pgsql_db_query_ids(db, SQL_FAVOURITES_ADD, inc, 2, NULL, NULL, "favourites_count", err);
     struct outbox_change ch = {.row_id = id};
-    if (rc == 0 && changed)
-        rc = outbox_pgsql_write(db, emit, &ch, err);
-    rc = pgsql_db_finish(db, rc, err);
+    rc = rc == 0 && changed ? outbox_pgsql_commit(db, rc, emit, &ch, err)
+                            : pgsql_db_finish(db, rc, err);
     *created = rc == 0 && changed;
     return rc;
 }
@@ -247,9 +242,8 @@ static int social_store_pgsql_unfavourite(void *ctx, uint64_t account_id, uint64
     if (rc == 0 && changed)
         rc =
             pgsql_db_query_ids(db, SQL_FAVOURITES_ADD, dec, 2, NULL, NULL, "favourites_count", err);
-    if (rc == 0 && changed)
-        rc = outbox_pgsql_write(db, emit, &ch, err);
-    rc = pgsql_db_finish(db, rc, err);
+    rc = rc == 0 && changed ? outbox_pgsql_commit(db, rc, emit, &ch, err)
+                            : pgsql_db_finish(db, rc, err);
     *removed = rc == 0 && changed;
     return rc;
 }

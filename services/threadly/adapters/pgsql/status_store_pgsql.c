@@ -225,9 +225,7 @@ static int status_store_pgsql_insert(void *ctx, const struct status *s,
     if (rc == 0)
         rc = status_store_pgsql_insert_lists(db, s, err);
     struct outbox_change ch = {0};
-    if (rc == 0)
-        rc = outbox_pgsql_write(db, emit, &ch, err);
-    return pgsql_db_finish(db, rc, err);
+    return outbox_pgsql_commit(db, rc, emit, &ch, err);
 }
 
 static int status_store_pgsql_get(void *ctx, uint64_t id, struct arena *a, struct status **out,
@@ -302,9 +300,7 @@ static int status_store_pgsql_remove(void *ctx, uint64_t id, const struct outbox
         rc = pgsql_db_query_ids(db, SQL_REPLIES_ADD, v, 2, NULL, NULL, "status remove parent", err);
     }
     struct outbox_change ch = {0};
-    if (rc == 0)
-        rc = outbox_pgsql_write(db, emit, &ch, err);
-    return pgsql_db_finish(db, rc, err);
+    return outbox_pgsql_commit(db, rc, emit, &ch, err);
 }
 
 static int status_store_pgsql_replies(void *ctx, uint64_t id, struct arena *a,

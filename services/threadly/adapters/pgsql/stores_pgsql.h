@@ -29,6 +29,11 @@ struct email_token_store email_token_store_pgsql(struct pgsql_db *db);
  * on the calling thread's connection, which must be inside the change's transaction. */
 int outbox_pgsql_write(struct pgsql_db *db, const struct outbox_emit *emit,
                        const struct outbox_change *ch, struct err *err);
+/* Ends the change's transaction: when rc is 0, appends emit's events (as outbox_pgsql_write)
+ * and commits, the last append and the COMMIT in one round trip; otherwise rolls back.
+ * Returns the outcome, as pgsql_db_finish. */
+int outbox_pgsql_commit(struct pgsql_db *db, int rc, const struct outbox_emit *emit,
+                        const struct outbox_change *ch, struct err *err);
 
 /* ---- Shared by status_store_pgsql.c and social_store_pgsql.c only ----
  * The columns of a status row of `statuses s` (migration 002): mentions as account ids joined

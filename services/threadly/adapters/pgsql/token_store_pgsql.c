@@ -21,9 +21,9 @@ static int token_store_pgsql_revoke(void *ctx, uint64_t jti, uint64_t account_id
     if (rc != 0)
         return rc;
     rc = pgsql_db_query(ctx, SQL_REVOKE, &p, NULL, &changed, "token revoke", err);
-    if (rc == 0 && changed) /* a repeat changes nothing and emits nothing */
-        rc = outbox_pgsql_write(ctx, emit, &ch, err);
-    return pgsql_db_finish(ctx, rc, err);
+    /* A repeat changes nothing and emits nothing. */
+    return rc == 0 && changed ? outbox_pgsql_commit(ctx, rc, emit, &ch, err)
+                              : pgsql_db_finish(ctx, rc, err);
 }
 
 static int token_store_pgsql_is_revoked(void *ctx, uint64_t jti, uint64_t account_id, bool *revoked,
