@@ -109,6 +109,64 @@ int entities_accounts(struct core *c, const uint64_t *ids, size_t n, struct aren
     return through(c, &accounts_kind, ids, n, a, (void **)out, &ticket, err);
 }
 
+/* Whether viewer is among the favouriters of status s, from the cache (filled from the store
+ * on a miss). False in *known when the cache cannot tell (too many favouriters). */
+static int favourited_cached(struct core *c, uint64_t viewer, const struct status *s,
+                             struct arena *a, bool *known, bool *out, struct err *err)
+{
+    uint64_t *ids;
+    size_t n;
+    *known = *out = false;
+    if (!entity_cache_get_favouriters(&c->entities, s->id, a, &ids, &n)) {
+        uint64_t ticket = entity_cache_ticket(&c->entities);
+        struct page page = {.limit = ENTITIES_FAVOURITERS_MAX + 1};
+        struct edge_list l;
+        int rc = social_store_edges(&c->social, EDGES_FAVOURITED_BY, s->id, &page, a, &l, err);
+        if (rc)
+            return rc;
+        if (l.n > ENTITIES_FAVOURITERS_MAX)
+            return 0;
+        ids = arena_alloc(a, (l.n ? l.n : 1) * sizeof(*ids));
+        for (size_t i = 0; i < l.n; i++)
+            ids[i] = l.items[i].account_id;
+        n = l.n;
+        entity_cache_put_favouriters(&c->entities, ticket, s->id, ids, n);
+    }
+    *known = true;
+    for (size_t i = 0; i < n && !*out; i++)
+        *out = ids[i] == viewer;
+    return 0;
+}
+
+int entities_favourited(struct core *c, uint64_t viewer, const struct status *statuses, size_t n,
+                        struct arena *a, bool *out, struct err *err)
+{
+    uint64_t *ask = arena_alloc(a, (n ? n : 1) * sizeof(*ask));
+    size_t *where = arena_alloc(a, (n ? n : 1) * sizeof(*where)), k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool known = false;
+        out[i] = false;
+        if (statuses[i].favourites_count == 0)
+            continue;
+        if (c->entities.ops && statuses[i].favourites_count <= ENTITIES_FAVOURITERS_MAX) {
+            int rc = favourited_cached(c, viewer, &statuses[i], a, &known, &out[i], err);
+            if (rc)
+                return rc;
+        }
+        if (!known) {
+            where[k] = i;
+            ask[k++] = statuses[i].id;
+        }
+    }
+    if (k == 0)
+        return 0;
+    bool *got = arena_alloc(a, k * sizeof(*got));
+    int rc = social_store_favourited_among(&c->social, viewer, ask, k, got, err);
+    for (size_t i = 0; rc == 0 && i < k; i++)
+        out[where[i]] = got[i];
+    return rc;
+}
+
 void entities_status_changed(struct core *c, uint64_t status_id)
 {
     if (c->entities.ops && status_id)

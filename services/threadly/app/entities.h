@@ -18,6 +18,14 @@ int entities_statuses(struct core *c, const uint64_t *ids, size_t n, struct aren
 int entities_accounts(struct core *c, const uint64_t *ids, size_t n, struct arena *a,
                       struct account **out, struct err *err);
 
+/* Sets out[i] to whether viewer favourited statuses[i], for i < n: false without asking when
+ * its favourites_count is 0 (the count moves in the favourite's transaction); from the cached
+ * list of its favouriters when it has at most ENTITIES_FAVOURITERS_MAX; the rest in one store
+ * call. */
+#define ENTITIES_FAVOURITERS_MAX 40
+int entities_favourited(struct core *c, uint64_t viewer, const struct status *statuses, size_t n,
+                        struct arena *a, bool *out, struct err *err);
+
 /* Reports committed changes (by this process right after the commit, or by another one as
  * read from the outbox). Never fail. */
 void entities_status_changed(struct core *c, uint64_t status_id);

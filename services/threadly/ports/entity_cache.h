@@ -22,8 +22,8 @@
 #include <stdint.h>
 
 struct entity_cache_stats {
-    size_t statuses, accounts; /* entries held */
-    size_t bytes;              /* memory they take, about */
+    size_t statuses, accounts, favouriters; /* entries held */
+    size_t bytes;                           /* memory they take, about */
     uint64_t hits, misses, invalidations, evictions, stale_puts;
 };
 
@@ -39,7 +39,15 @@ struct entity_cache_ops {
     size_t (*get_accounts)(void *ctx, const uint64_t *ids, size_t n, struct arena *a,
                            struct account **out);
     void (*put_accounts)(void *ctx, uint64_t ticket, struct account *const *accts, size_t n);
-    /* Forget one status or account; every put with an older ticket that covers it is refused. */
+    /* The accounts that favourited status_id, when held: true, a copy in arena a into *ids
+     * and their number into *n. */
+    bool (*get_favouriters)(void *ctx, uint64_t status_id, struct arena *a, uint64_t **ids,
+                            size_t *n);
+    /* Offers all the accounts that favourited status_id, read after ticket was taken. */
+    void (*put_favouriters)(void *ctx, uint64_t ticket, uint64_t status_id, const uint64_t *ids,
+                            size_t n);
+    /* Forget one status (with its favouriters) or account; every put with an older ticket that
+     * covers it is refused. */
     void (*invalidate_status)(void *ctx, uint64_t id);
     void (*invalidate_account)(void *ctx, uint64_t id);
     void (*stats)(void *ctx, struct entity_cache_stats *out);
@@ -78,6 +86,18 @@ static inline void entity_cache_put_accounts(struct entity_cache *c, uint64_t ti
                                              struct account *const *accts, size_t n)
 {
     c->ops->put_accounts(c->ctx, ticket, accts, n);
+}
+
+static inline bool entity_cache_get_favouriters(struct entity_cache *c, uint64_t status_id,
+                                                struct arena *a, uint64_t **ids, size_t *n)
+{
+    return c->ops->get_favouriters(c->ctx, status_id, a, ids, n);
+}
+
+static inline void entity_cache_put_favouriters(struct entity_cache *c, uint64_t ticket,
+                                                uint64_t status_id, const uint64_t *ids, size_t n)
+{
+    c->ops->put_favouriters(c->ctx, ticket, status_id, ids, n);
 }
 
 static inline void entity_cache_invalidate_status(struct entity_cache *c, uint64_t id)

@@ -99,9 +99,9 @@ static void *reserve(struct arena *a, void *items, size_t n, size_t *cap, size_t
 }
 
 /* Fetches the authors and mentioned accounts of statuses[0..n) with one account_store_get_many,
- * and whether the viewer favourited each with one social_store_favourited_among, leaving out
- * what is already there: rendering a list costs two store calls, its statuses then none
- * (the accounts through the entity cache, app/entities.h).
+ * and whether the viewer favourited each with at most one social_store_favourited_among,
+ * leaving out what is already there: rendering a list costs at most two store calls, its
+ * statuses then none; through the entity cache (app/entities.h), usually none.
  * Authors the status store read with the statuses (status.author) are taken as they are, so
  * a list without mentions costs no account read. */
 static int prefetch(struct status_renderer *r, const struct status *statuses, size_t n,
@@ -141,24 +141,18 @@ static int prefetch(struct status_renderer *r, const struct status *statuses, si
     }
     if (!r->viewer)
         return 0;
-    /* Nobody favourited a status whose count is 0 (the count moves in the favourite's
-     * transaction, and a cached status is forgotten when it moves): only the others are
-     * asked about, and a page without favourites costs no store call. */
+    /* Whether the viewer favourited each status not seen yet (app/entities.h: from the counts
+     * and the cache first). */
+    struct status *todo = arena_alloc(a, n * sizeof(*todo));
     k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (favourite_find(r, statuses[i].id) || ids_has(ids, k, statuses[i].id))
-            continue;
-        if (statuses[i].favourites_count > 0) {
-            ids[k++] = statuses[i].id;
-            continue;
+    for (size_t i = 0; i < n; i++)
+        if (!favourite_find(r, statuses[i].id) && !ids_has(ids, k, statuses[i].id)) {
+            ids[k] = statuses[i].id;
+            todo[k++] = statuses[i];
         }
-        r->favourites = reserve(a, r->favourites, r->nfavourites, &r->favourites_cap, 1,
-                                sizeof(*r->favourites));
-        r->favourites[r->nfavourites++] = (struct rendered_favourite){statuses[i].id, false};
-    }
     if (k) {
         bool *fav = arena_alloc(a, k * sizeof(*fav));
-        rc = social_store_favourited_among(&r->api->core->social, r->viewer, ids, k, fav, err);
+        rc = entities_favourited(r->api->core, r->viewer, todo, k, a, fav, err);
         if (rc)
             return rc;
         r->favourites = reserve(a, r->favourites, r->nfavourites, &r->favourites_cap, k,

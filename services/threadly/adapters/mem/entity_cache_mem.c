@@ -1,6 +1,6 @@
-/* entity_cache_mem.c - see entity_cache_mem.h. Two maps (statuses, accounts), each cut into
- * STRIPES stripes by a hash of the id, each stripe with its own mutex, hash chains, recency
- * list and share of the memory budget, so that the HTTP workers rarely wait for each other.
+/* entity_cache_mem.c - see entity_cache_mem.h. Three maps (statuses, accounts, favouriters), each
+ * cut into STRIPES stripes by a hash of the id, each stripe with its own mutex, hash chains,
+ * recency list and share of the memory budget, so that the HTTP workers rarely wait for each other.
  * An entry is one malloc'd block: the struct followed by everything it points to, so a get
  * is one memcpy into the request's arena plus moving the pointers by the distance travelled.
  *
@@ -42,7 +42,7 @@ struct map {
 };
 
 struct cache {
-    struct map statuses, accounts;
+    struct map statuses, accounts, favouriters;
     _Atomic uint64_t counter;
     _Atomic uint64_t hits, misses, invalidations, evictions, stale_puts;
 };
@@ -241,6 +241,12 @@ static void account_relocate(struct account *d, ptrdiff_t by)
     d->password_hash = moved(d->password_hash, by);
 }
 
+/* The favouriters of a status: their number, then their ids. */
+struct favouriters {
+    size_t n;
+    uint64_t ids[];
+};
+
 /* ---- the maps ---- */
 
 typedef void (*relocate_fn)(void *block, ptrdiff_t by);
@@ -253,6 +259,12 @@ static void relocate_status(void *block, ptrdiff_t by)
 static void relocate_account(void *block, ptrdiff_t by)
 {
     account_relocate(block, by);
+}
+
+static void relocate_nothing(void *block, ptrdiff_t by)
+{
+    (void)block;
+    (void)by;
 }
 
 static size_t map_get(struct cache *c, struct map *m, const uint64_t *ids, size_t n,
@@ -323,7 +335,6 @@ static void map_invalidate(struct cache *c, struct map *m, uint64_t id)
     drop(s, bucket, id);
     s->invalidated = atomic_fetch_add(&c->counter, 1) + 1;
     pthread_mutex_unlock(&s->mu);
-    atomic_fetch_add_explicit(&c->invalidations, 1, memory_order_relaxed);
 }
 
 static struct entry *entry_new(uint64_t id, size_t size)
@@ -381,16 +392,43 @@ static void mem_put_accounts(void *ctx, uint64_t ticket, struct account *const *
     }
 }
 
+static bool mem_get_favouriters(void *ctx, uint64_t status_id, struct arena *a, uint64_t **ids,
+                                size_t *n)
+{
+    struct cache *c = ctx;
+    struct favouriters *f;
+    if (!map_get(c, &c->favouriters, &status_id, 1, a, (void **)&f, relocate_nothing))
+        return false;
+    *ids = f->ids;
+    *n = f->n;
+    return true;
+}
+
+static void mem_put_favouriters(void *ctx, uint64_t ticket, uint64_t status_id, const uint64_t *ids,
+                                size_t n)
+{
+    struct cache *c = ctx;
+    struct entry *e = entry_new(status_id, sizeof(struct favouriters) + n * sizeof(uint64_t));
+    struct favouriters *f = (struct favouriters *)e->block;
+    f->n = n;
+    if (n)
+        memcpy(f->ids, ids, n * sizeof(uint64_t));
+    map_put(c, &c->favouriters, ticket, e);
+}
+
 static void mem_invalidate_status(void *ctx, uint64_t id)
 {
     struct cache *c = ctx;
     map_invalidate(c, &c->statuses, id);
+    map_invalidate(c, &c->favouriters, id);
+    atomic_fetch_add_explicit(&c->invalidations, 1, memory_order_relaxed);
 }
 
 static void mem_invalidate_account(void *ctx, uint64_t id)
 {
     struct cache *c = ctx;
     map_invalidate(c, &c->accounts, id);
+    atomic_fetch_add_explicit(&c->invalidations, 1, memory_order_relaxed);
 }
 
 static void map_stats(struct map *m, size_t *count, size_t *bytes)
@@ -410,6 +448,7 @@ static void mem_stats(void *ctx, struct entity_cache_stats *out)
     memset(out, 0, sizeof(*out));
     map_stats(&c->statuses, &out->statuses, &out->bytes);
     map_stats(&c->accounts, &out->accounts, &out->bytes);
+    map_stats(&c->favouriters, &out->favouriters, &out->bytes);
     out->hits = atomic_load(&c->hits);
     out->misses = atomic_load(&c->misses);
     out->invalidations = atomic_load(&c->invalidations);
@@ -422,21 +461,32 @@ static void mem_close(void *ctx)
     struct cache *c = ctx;
     map_free(&c->statuses);
     map_free(&c->accounts);
+    map_free(&c->favouriters);
     free(c);
 }
 
 static const struct entity_cache_ops entity_cache_mem_ops = {
-    mem_ticket,       mem_get_statuses,      mem_put_statuses,       mem_get_accounts,
-    mem_put_accounts, mem_invalidate_status, mem_invalidate_account, mem_stats,
-    mem_close,
+    .ticket = mem_ticket,
+    .get_statuses = mem_get_statuses,
+    .put_statuses = mem_put_statuses,
+    .get_accounts = mem_get_accounts,
+    .put_accounts = mem_put_accounts,
+    .get_favouriters = mem_get_favouriters,
+    .put_favouriters = mem_put_favouriters,
+    .invalidate_status = mem_invalidate_status,
+    .invalidate_account = mem_invalidate_account,
+    .stats = mem_stats,
+    .close = mem_close,
 };
 
 struct entity_cache entity_cache_mem_new(size_t max_bytes)
 {
     ASSERT(max_bytes >= 64 * 1024);
     struct cache *c = xcalloc(1, sizeof(*c));
-    /* Statuses are most of what is read; accounts are few and small. */
-    map_init(&c->statuses, max_bytes / 4 * 3);
+    /* Statuses are most of what is read; accounts are few and small, favouriter lists
+     * smaller still. */
+    map_init(&c->statuses, max_bytes / 8 * 5);
     map_init(&c->accounts, max_bytes / 4);
+    map_init(&c->favouriters, max_bytes / 8);
     return (struct entity_cache){&entity_cache_mem_ops, c};
 }
