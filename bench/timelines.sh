@@ -307,7 +307,9 @@ if [ "$BENCH_DB" = pgsql ]; then
     t_copy=$SECONDS
     sqlite_db=$tmp/data/threadly/threadly.db
     for table in $(sqlite3 "$sqlite_db" "SELECT name FROM sqlite_master WHERE type = 'table'
-            AND name NOT LIKE 'sqlite%' AND name != 'schema_migrations' ORDER BY name"); do
+            AND name NOT LIKE 'sqlite%' AND name != 'schema_migrations'
+            ORDER BY CASE name WHEN 'accounts' THEN 0 WHEN 'statuses' THEN 1 ELSE 2 END, name"); do
+        # (accounts and statuses first: the other tables' foreign keys point at them)
         # Same migrations, same column order; SQLite's booleans are 0/1, which PostgreSQL takes.
         cols=$(sqlite3 "$sqlite_db" "SELECT group_concat(name, ', ') FROM pragma_table_info('$table')")
         sqlite3 -csv "$sqlite_db" "SELECT $cols FROM $table" |
