@@ -5,10 +5,10 @@
 
 #include "lib/base/buf.h"
 #include "lib/base/clock.h"
+#include "lib/base/stopper.h"
 #include "lib/base/xalloc.h"
 #include "services/threadly/app/events.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -26,44 +26,23 @@ struct outbox_relay {
     char *bootstrap, *prefix;
     struct logger *log;
     pthread_t thread;
-    pthread_mutex_t mu; /* guards kicked, stop and why */
-    pthread_cond_t cv;
-    bool kicked, stop;
+    struct stopper stop; /* kicked by outbox_relay_wake */
+    pthread_mutex_t mu;  /* guards why */
     char why[300];
     atomic_bool up;          /* the broker answered last time we asked or published */
     _Atomic uint64_t cursor; /* rows up to here are sent or skipped; only the thread writes */
     struct metric_series *published, *errors, *broker_up;
 };
 
-static bool relay_stopping(struct outbox_relay *r)
-{
-    pthread_mutex_lock(&r->mu);
-    bool stop = r->stop;
-    pthread_mutex_unlock(&r->mu);
-    return stop;
-}
-
-/* Waits until woken or ms passed. False when stopping. */
-static bool relay_wait(struct outbox_relay *r, int ms)
-{
-    struct timespec ts = clock_deadline(CLOCK_MONOTONIC, ms);
-    pthread_mutex_lock(&r->mu);
-    while (!r->kicked && !r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &ts) != ETIMEDOUT)
-        ;
-    r->kicked = false;
-    bool go_on = !r->stop;
-    pthread_mutex_unlock(&r->mu);
-    return go_on;
-}
-
-/* Sleeps ms whatever wake-ups come (a backoff). False when stopping. */
+/* Sleeps ms whatever wake-ups come (a backoff), taking them: the round after it reads the
+ * outbox anyway. False when stopping. */
 static bool relay_sleep(struct outbox_relay *r, int ms)
 {
     int64_t until = clock_monotonic_ms() + ms;
     for (int64_t left = ms; left > 0; left = until - clock_monotonic_ms())
-        if (!relay_wait(r, (int)left))
+        if (!stopper_wait(&r->stop, left))
             return false;
-    return !relay_stopping(r);
+    return !stopper_stopped(&r->stop);
 }
 
 static void relay_up(struct outbox_relay *r)
@@ -216,7 +195,7 @@ static void *relay_main(void *arg)
     atomic_store(&r->cursor, relay_resume_cursor(r));
     log_printf(r->log, LOG_INFO, NULL, "outbox relay resumes after seq %" PRIu64,
                (uint64_t)atomic_load(&r->cursor));
-    while (!relay_stopping(r)) {
+    while (!stopper_stopped(&r->stop)) {
         struct err err = {0};
         struct relay_round rr = {.broker_fault = true};
         int rc = 0;
@@ -259,7 +238,7 @@ static void *relay_main(void *arg)
                 relay_down(r, err.msg);
             }
         }
-        if (!relay_wait(r, r->cfg.recheck_ms))
+        if (!stopper_wait(&r->stop, r->cfg.recheck_ms))
             break;
     }
     kafka_producer_close(p);
@@ -271,7 +250,6 @@ struct outbox_relay *outbox_relay_start(struct outbox_store *store,
                                         struct metrics *m)
 {
     struct outbox_relay *r = xcalloc(1, sizeof(*r));
-    pthread_condattr_t ca;
     r->store = store;
     r->cfg = *cfg;
     r->bootstrap = xstrdup(cfg->kafka.bootstrap);
@@ -284,10 +262,7 @@ struct outbox_relay *outbox_relay_start(struct outbox_store *store,
     r->log = log;
     snprintf(r->why, sizeof(r->why), "kafka %s not reached yet", r->bootstrap);
     pthread_mutex_init(&r->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    stopper_init(&r->stop);
     r->published = metrics_series(
         metrics_counter(m, "threadly_outbox_relay_published_total",
                         "Outbox events published to Kafka and acknowledged.", 0, NULL),
@@ -310,10 +285,7 @@ struct outbox_relay *outbox_relay_start(struct outbox_store *store,
 void outbox_relay_wake(void *relay)
 {
     struct outbox_relay *r = relay;
-    pthread_mutex_lock(&r->mu);
-    r->kicked = true;
-    pthread_cond_signal(&r->cv);
-    pthread_mutex_unlock(&r->mu);
+    stopper_kick(&r->stop);
 }
 
 int outbox_relay_ready(void *relay, struct err *err)
@@ -331,12 +303,9 @@ void outbox_relay_stop(struct outbox_relay *r)
 {
     if (!r)
         return;
-    pthread_mutex_lock(&r->mu);
-    r->stop = true;
-    pthread_cond_signal(&r->cv);
-    pthread_mutex_unlock(&r->mu);
+    stopper_stop(&r->stop);
     pthread_join(r->thread, NULL);
-    pthread_cond_destroy(&r->cv);
+    stopper_release(&r->stop);
     pthread_mutex_destroy(&r->mu);
     free(r->bootstrap);
     free(r->prefix);
