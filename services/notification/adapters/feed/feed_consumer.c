@@ -7,11 +7,11 @@
 #include "lib/base/buf.h"
 #include "lib/base/clock.h"
 #include "lib/base/id.h"
+#include "lib/base/stopper.h"
 #include "lib/base/xalloc.h"
 #include "services/notification/app/consume.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -28,25 +28,13 @@ struct feed_consumer {
     char *url, *secret;
     struct logger *log;
     pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    atomic_bool stop;
+    struct stopper stop;
+    pthread_mutex_t mu;   /* guards last_error */
     atomic_bool up;       /* the last request to the feed succeeded */
     char last_error[256]; /* why it did not; guarded by mu */
     int64_t cursor;       /* only the thread touches it */
     struct metric_series *consumed, *dead, *created, *lag, *feed_up, *errors;
 };
-
-/* Sleeps up to ms, or less when stopping. False when stopping. */
-static bool feed_consumer_sleep(struct feed_consumer *fc, int ms)
-{
-    struct timespec ts = clock_deadline(CLOCK_REALTIME, ms);
-    pthread_mutex_lock(&fc->mu);
-    while (!atomic_load(&fc->stop) && pthread_cond_timedwait(&fc->cond, &fc->mu, &ts) != ETIMEDOUT)
-        ;
-    pthread_mutex_unlock(&fc->mu);
-    return !atomic_load(&fc->stop);
-}
 
 static void feed_consumer_down(struct feed_consumer *fc, const char *why)
 {
@@ -75,7 +63,7 @@ static int feed_consumer_progress(void *arg, curl_off_t a, curl_off_t b, curl_of
 {
     (void)a, (void)b, (void)c, (void)d;
     struct feed_consumer *fc = arg;
-    return atomic_load(&fc->stop) ? 1 : 0;
+    return stopper_stopped(&fc->stop) ? 1 : 0;
 }
 
 /* GETs the page after the cursor into body. 0, or an error in why. */
@@ -203,7 +191,7 @@ static bool feed_consumer_apply(struct feed_consumer *fc, struct inbound_message
         }
         log_printf(fc->log, LOG_WARN, NULL, "cannot apply %zu events (retry in %d ms): %s", n,
                    delay, err.msg);
-        if (!feed_consumer_sleep(fc, delay))
+        if (!stopper_sleep(&fc->stop, delay))
             return false;
         delay = delay * 2 > fc->cfg.backoff_max_ms ? fc->cfg.backoff_max_ms : delay * 2;
     }
@@ -222,27 +210,27 @@ static void *feed_consumer_main(void *arg)
         if (consume_cursor(fc->core, FEED_SOURCE, &fc->cursor, &err) == 0)
             break;
         log_printf(fc->log, LOG_WARN, NULL, "cannot read the feed cursor: %s", err.msg);
-        if (!feed_consumer_sleep(fc, delay))
+        if (!stopper_sleep(&fc->stop, delay))
             goto out;
         delay = delay * 2 > fc->cfg.backoff_max_ms ? fc->cfg.backoff_max_ms : delay * 2;
     }
     log_printf(fc->log, LOG_INFO, NULL, "consuming %s after seq %" PRId64, fc->url, fc->cursor);
     delay = fc->cfg.backoff_min_ms;
-    while (!atomic_load(&fc->stop)) {
+    while (!stopper_stopped(&fc->stop)) {
         struct inbound_message *msgs = NULL;
         size_t n = 0;
         int64_t last = 0, head = 0;
         int rc = feed_consumer_fetch(fc, h, &body, why, sizeof(why));
         if (rc == 0)
             rc = feed_consumer_parse(fc, &body, &msgs, &n, &last, &head, why, sizeof(why));
-        if (atomic_load(&fc->stop)) {
+        if (stopper_stopped(&fc->stop)) {
             feed_consumer_free_msgs(msgs, n);
             break;
         }
         if (rc != 0) {
             feed_consumer_free_msgs(msgs, n);
             feed_consumer_down(fc, why);
-            if (!feed_consumer_sleep(fc, delay))
+            if (!stopper_sleep(&fc->stop, delay))
                 break;
             delay = delay * 2 > fc->cfg.backoff_max_ms ? fc->cfg.backoff_max_ms : delay * 2;
             continue;
@@ -276,8 +264,8 @@ struct feed_consumer *feed_consumer_start(struct notif_core *core,
     fc->secret = cfg->secret && *cfg->secret ? xstrdup(cfg->secret) : NULL;
     fc->log = log;
     snprintf(fc->last_error, sizeof(fc->last_error), "not polled yet");
+    stopper_init(&fc->stop);
     pthread_mutex_init(&fc->mu, NULL);
-    pthread_cond_init(&fc->cond, NULL);
     fc->consumed = metrics_series(
         metrics_counter(m, "notification_events_consumed_total",
                         "Events applied from the feed (duplicates included).", 0, NULL),
@@ -306,12 +294,9 @@ void feed_consumer_stop(struct feed_consumer *fc)
 {
     if (!fc)
         return;
-    pthread_mutex_lock(&fc->mu);
-    atomic_store(&fc->stop, true);
-    pthread_cond_broadcast(&fc->cond);
-    pthread_mutex_unlock(&fc->mu);
+    stopper_stop(&fc->stop);
     pthread_join(fc->thread, NULL);
-    pthread_cond_destroy(&fc->cond);
+    stopper_release(&fc->stop);
     pthread_mutex_destroy(&fc->mu);
     free(fc->url);
     free(fc->secret);
