@@ -6,6 +6,7 @@
 
 #include "lib/base/buf.h"
 #include "lib/base/clock.h"
+#include "lib/base/health.h"
 #include "lib/base/id.h"
 #include "lib/base/stopper.h"
 #include "lib/base/xalloc.h"
@@ -15,7 +16,6 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -29,26 +29,10 @@ struct feed_consumer {
     struct logger *log;
     pthread_t thread;
     struct stopper stop;
-    pthread_mutex_t mu;   /* guards last_error */
-    atomic_bool up;       /* the last request to the feed succeeded */
-    char last_error[256]; /* why it did not; guarded by mu */
+    struct health health; /* up: the last request to the feed succeeded */
     int64_t cursor;       /* only the thread touches it */
     struct metric_series *consumed, *dead, *created, *lag, *feed_up, *errors;
 };
-
-static void feed_consumer_down(struct feed_consumer *fc, const char *why)
-{
-    bool was_up = atomic_exchange(&fc->up, false);
-    pthread_mutex_lock(&fc->mu);
-    bool same = strcmp(fc->last_error, why) == 0;
-    snprintf(fc->last_error, sizeof(fc->last_error), "%s", why);
-    pthread_mutex_unlock(&fc->mu);
-    metrics_set(fc->feed_up, 0);
-    metrics_add(fc->errors, 1);
-    /* One line per change, not one per retry. */
-    if (was_up || !same)
-        log_printf(fc->log, LOG_WARN, NULL, "event feed unavailable: %s", why);
-}
 
 static size_t feed_consumer_write(char *data, size_t size, size_t n, void *arg)
 {
@@ -229,16 +213,15 @@ static void *feed_consumer_main(void *arg)
         }
         if (rc != 0) {
             feed_consumer_free_msgs(msgs, n);
-            feed_consumer_down(fc, why);
+            health_down(&fc->health, why);
             if (!stopper_sleep(&fc->stop, delay))
                 break;
             delay = delay * 2 > fc->cfg.backoff_max_ms ? fc->cfg.backoff_max_ms : delay * 2;
             continue;
         }
-        if (!atomic_exchange(&fc->up, true))
+        if (health_up(&fc->health))
             log_printf(fc->log, LOG_INFO, NULL, "event feed reachable (head seq %" PRId64 ")",
                        head);
-        metrics_set(fc->feed_up, 1);
         metrics_set(fc->lag, (double)(head > fc->cursor ? head - fc->cursor : 0));
         delay = fc->cfg.backoff_min_ms;
         bool go_on =
@@ -263,9 +246,7 @@ struct feed_consumer *feed_consumer_start(struct notif_core *core,
     fc->url = xstrdup(cfg->url);
     fc->secret = cfg->secret && *cfg->secret ? xstrdup(cfg->secret) : NULL;
     fc->log = log;
-    snprintf(fc->last_error, sizeof(fc->last_error), "not polled yet");
     stopper_init(&fc->stop);
-    pthread_mutex_init(&fc->mu, NULL);
     fc->consumed = metrics_series(
         metrics_counter(m, "notification_events_consumed_total",
                         "Events applied from the feed (duplicates included).", 0, NULL),
@@ -286,6 +267,8 @@ struct feed_consumer *feed_consumer_start(struct notif_core *core,
     fc->errors = metrics_series(metrics_counter(m, "notification_event_feed_errors_total",
                                                 "Failed requests to the event feed.", 0, NULL),
                                 NULL);
+    health_init(&fc->health, "event feed unavailable", log, fc->feed_up, fc->errors,
+                "not polled yet");
     ASSERT(pthread_create(&fc->thread, NULL, feed_consumer_main, fc) == 0);
     return fc;
 }
@@ -297,7 +280,7 @@ void feed_consumer_stop(struct feed_consumer *fc)
     stopper_stop(&fc->stop);
     pthread_join(fc->thread, NULL);
     stopper_release(&fc->stop);
-    pthread_mutex_destroy(&fc->mu);
+    health_release(&fc->health);
     free(fc->url);
     free(fc->secret);
     free(fc);
@@ -306,10 +289,8 @@ void feed_consumer_stop(struct feed_consumer *fc)
 int feed_consumer_ready(void *ctx, struct err *err)
 {
     struct feed_consumer *fc = ctx;
-    if (atomic_load(&fc->up))
+    struct err why = {0};
+    if (health_ready(&fc->health, &why) == 0)
         return 0;
-    pthread_mutex_lock(&fc->mu);
-    int rc = err_set(err, ERR_UNAVAILABLE, "event feed: %s", fc->last_error);
-    pthread_mutex_unlock(&fc->mu);
-    return rc;
+    return err_set(err, ERR_UNAVAILABLE, "event feed: %s", why.msg);
 }

@@ -3,13 +3,12 @@
 #include "services/notification/adapters/kafka/kafka_runner.h"
 
 #include "lib/base/clock.h"
+#include "lib/base/health.h"
 #include "lib/base/stopper.h"
 #include "lib/base/xalloc.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <string.h>
 
 #define KR_POLL_MS 500
 #define KR_PING_EVERY_MS 3000
@@ -22,10 +21,9 @@ struct kafka_runner {
     pthread_t thread;
     bool started; /* the thread runs (start and stop only) */
     struct stopper stop;
-    pthread_mutex_t mu; /* guards why and consumer (for scrapes) */
-    char why[300];
+    struct health health;
+    pthread_mutex_t mu; /* guards consumer (for scrapes) */
     struct kafka_consumer *consumer;
-    atomic_bool up;
 };
 
 static int kr_backoff(const struct kafka_runner *r, int delay)
@@ -35,25 +33,14 @@ static int kr_backoff(const struct kafka_runner *r, int delay)
 
 static void kr_up(struct kafka_runner *r)
 {
-    if (!atomic_exchange(&r->up, true))
+    if (health_up(&r->health))
         log_printf(r->log, LOG_INFO, NULL, "kafka %s reachable: consuming%s%s as group %s",
                    r->bootstrap, r->cfg.what ? " " : "", r->cfg.what ? r->cfg.what : "", r->group);
-    metrics_set(r->cfg.up_gauge, 1);
 }
 
 void kafka_runner_down(struct kafka_runner *r, const char *why)
 {
-    bool was_up = atomic_exchange(&r->up, false);
-    pthread_mutex_lock(&r->mu);
-    bool same = strcmp(r->why, why) == 0;
-    snprintf(r->why, sizeof(r->why), "%s", why);
-    pthread_mutex_unlock(&r->mu);
-    metrics_set(r->cfg.up_gauge, 0);
-    if (r->cfg.errors)
-        metrics_add(r->cfg.errors, 1);
-    /* One line per change, not one per retry. */
-    if (was_up || !same)
-        log_printf(r->log, LOG_WARN, NULL, "%s: %s", r->cfg.name, why);
+    health_down(&r->health, why);
 }
 
 /* Hands a polled batch to apply: commit once stored, rewind when not. False when it must back
@@ -179,8 +166,10 @@ struct kafka_runner *kafka_runner_new(const struct kafka_runner_config *cfg, str
     r->cfg.kafka.group_id = r->group;
     r->cfg.kafka.log = log;
     r->log = log;
-    snprintf(r->why, sizeof(r->why), "kafka %s not reached yet%s%s%s", r->bootstrap,
+    char why0[300];
+    snprintf(why0, sizeof(why0), "kafka %s not reached yet%s%s%s", r->bootstrap,
              cfg->what ? " (" : "", cfg->what ? cfg->what : "", cfg->what ? ")" : "");
+    health_init(&r->health, cfg->name, log, cfg->up_gauge, cfg->errors, why0);
     stopper_init(&r->stop);
     pthread_mutex_init(&r->mu, NULL);
     return r;
@@ -212,6 +201,7 @@ void kafka_runner_free(struct kafka_runner *r)
         return;
     kafka_runner_stop(r);
     stopper_release(&r->stop);
+    health_release(&r->health);
     pthread_mutex_destroy(&r->mu);
     free(r->bootstrap);
     free(r->prefix);
@@ -226,12 +216,7 @@ const struct kafka_config *kafka_runner_kafka(const struct kafka_runner *r)
 
 int kafka_runner_ready(struct kafka_runner *r, struct err *err)
 {
-    if (atomic_load(&r->up))
-        return 0;
-    pthread_mutex_lock(&r->mu);
-    int rc = err_set(err, ERR_UNAVAILABLE, "%s", r->why);
-    pthread_mutex_unlock(&r->mu);
-    return rc;
+    return health_ready(&r->health, err);
 }
 
 bool kafka_runner_stats(struct kafka_runner *r, struct kafka_consumer_stats *out)

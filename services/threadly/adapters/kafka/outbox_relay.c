@@ -5,6 +5,7 @@
 
 #include "lib/base/buf.h"
 #include "lib/base/clock.h"
+#include "lib/base/health.h"
 #include "lib/base/stopper.h"
 #include "lib/base/xalloc.h"
 #include "services/threadly/app/events.h"
@@ -13,7 +14,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 /* While idle, how often the broker is asked whether it is there (for /ready). */
@@ -26,10 +26,8 @@ struct outbox_relay {
     char *bootstrap, *prefix;
     struct logger *log;
     pthread_t thread;
-    struct stopper stop; /* kicked by outbox_relay_wake */
-    pthread_mutex_t mu;  /* guards why */
-    char why[300];
-    atomic_bool up;          /* the broker answered last time we asked or published */
+    struct stopper stop;     /* kicked by outbox_relay_wake */
+    struct health health;    /* the broker answered last time we asked or published */
     _Atomic uint64_t cursor; /* rows up to here are sent or skipped; only the thread writes */
     struct metric_series *published, *errors, *broker_up;
 };
@@ -47,23 +45,8 @@ static bool relay_sleep(struct outbox_relay *r, int ms)
 
 static void relay_up(struct outbox_relay *r)
 {
-    if (!atomic_exchange(&r->up, true))
+    if (health_up(&r->health))
         log_printf(r->log, LOG_INFO, NULL, "kafka %s reachable: relaying the outbox", r->bootstrap);
-    metrics_set(r->broker_up, 1);
-}
-
-static void relay_down(struct outbox_relay *r, const char *why)
-{
-    bool was_up = atomic_exchange(&r->up, false);
-    pthread_mutex_lock(&r->mu);
-    bool same = strcmp(r->why, why) == 0;
-    snprintf(r->why, sizeof(r->why), "%s", why);
-    pthread_mutex_unlock(&r->mu);
-    metrics_set(r->broker_up, 0);
-    metrics_add(r->errors, 1);
-    /* One line per change, not one per retry. */
-    if (was_up || !same)
-        log_printf(r->log, LOG_WARN, NULL, "outbox relay: %s", why);
 }
 
 /* The lag gauge, read at scrape time: committed rows after the cursor (seqs are dense, so
@@ -214,7 +197,7 @@ static void *relay_main(void *arg)
         }
         if (rc != 0) {
             if (rr.broker_fault) {
-                relay_down(r, err.msg[0] ? err.msg : "kafka: failed");
+                health_down(&r->health, err.msg[0] ? err.msg : "kafka: failed");
             } else {
                 metrics_add(r->errors, 1);
                 log_printf(r->log, LOG_WARN, NULL, "outbox relay (retry in %d ms): %s", delay,
@@ -235,7 +218,7 @@ static void *relay_main(void *arg)
                 relay_up(r);
                 last_ok = now;
             } else {
-                relay_down(r, err.msg);
+                health_down(&r->health, err.msg);
             }
         }
         if (!stopper_wait(&r->stop, r->cfg.recheck_ms))
@@ -260,8 +243,6 @@ struct outbox_relay *outbox_relay_start(struct outbox_store *store,
     r->cfg.kafka.topic_prefix = r->prefix;
     r->cfg.kafka.log = log;
     r->log = log;
-    snprintf(r->why, sizeof(r->why), "kafka %s not reached yet", r->bootstrap);
-    pthread_mutex_init(&r->mu, NULL);
     stopper_init(&r->stop);
     r->published = metrics_series(
         metrics_counter(m, "threadly_outbox_relay_published_total",
@@ -278,6 +259,9 @@ struct outbox_relay *outbox_relay_start(struct outbox_store *store,
     r->broker_up = metrics_series(metrics_gauge(m, "threadly_outbox_relay_broker_up",
                                                 "1 while the Kafka broker answers.", 0, NULL),
                                   NULL);
+    char why0[300];
+    snprintf(why0, sizeof(why0), "kafka %s not reached yet", r->bootstrap);
+    health_init(&r->health, "outbox relay", log, r->broker_up, r->errors, why0);
     ASSERT(pthread_create(&r->thread, NULL, relay_main, r) == 0);
     return r;
 }
@@ -291,12 +275,7 @@ void outbox_relay_wake(void *relay)
 int outbox_relay_ready(void *relay, struct err *err)
 {
     struct outbox_relay *r = relay;
-    if (atomic_load(&r->up))
-        return 0;
-    pthread_mutex_lock(&r->mu);
-    int rc = err_set(err, ERR_UNAVAILABLE, "%s", r->why);
-    pthread_mutex_unlock(&r->mu);
-    return rc;
+    return health_ready(&r->health, err);
 }
 
 void outbox_relay_stop(struct outbox_relay *r)
@@ -306,7 +285,7 @@ void outbox_relay_stop(struct outbox_relay *r)
     stopper_stop(&r->stop);
     pthread_join(r->thread, NULL);
     stopper_release(&r->stop);
-    pthread_mutex_destroy(&r->mu);
+    health_release(&r->health);
     free(r->bootstrap);
     free(r->prefix);
     free(r);
