@@ -6,16 +6,16 @@
 
 #include "lib/base/buf.h"
 #include "lib/base/clock.h"
+#include "lib/base/health.h"
 #include "lib/base/id.h"
+#include "lib/base/stopper.h"
 #include "lib/base/xalloc.h"
 #include "services/notification/app/consume.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -28,39 +28,11 @@ struct feed_consumer {
     char *url, *secret;
     struct logger *log;
     pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    atomic_bool stop;
-    atomic_bool up;       /* the last request to the feed succeeded */
-    char last_error[256]; /* why it did not; guarded by mu */
+    struct stopper stop;
+    struct health health; /* up: the last request to the feed succeeded */
     int64_t cursor;       /* only the thread touches it */
     struct metric_series *consumed, *dead, *created, *lag, *feed_up, *errors;
 };
-
-/* Sleeps up to ms, or less when stopping. False when stopping. */
-static bool feed_consumer_sleep(struct feed_consumer *fc, int ms)
-{
-    struct timespec ts = clock_deadline(CLOCK_REALTIME, ms);
-    pthread_mutex_lock(&fc->mu);
-    while (!atomic_load(&fc->stop) && pthread_cond_timedwait(&fc->cond, &fc->mu, &ts) != ETIMEDOUT)
-        ;
-    pthread_mutex_unlock(&fc->mu);
-    return !atomic_load(&fc->stop);
-}
-
-static void feed_consumer_down(struct feed_consumer *fc, const char *why)
-{
-    bool was_up = atomic_exchange(&fc->up, false);
-    pthread_mutex_lock(&fc->mu);
-    bool same = strcmp(fc->last_error, why) == 0;
-    snprintf(fc->last_error, sizeof(fc->last_error), "%s", why);
-    pthread_mutex_unlock(&fc->mu);
-    metrics_set(fc->feed_up, 0);
-    metrics_add(fc->errors, 1);
-    /* One line per change, not one per retry. */
-    if (was_up || !same)
-        log_printf(fc->log, LOG_WARN, NULL, "event feed unavailable: %s", why);
-}
 
 static size_t feed_consumer_write(char *data, size_t size, size_t n, void *arg)
 {
@@ -75,7 +47,7 @@ static int feed_consumer_progress(void *arg, curl_off_t a, curl_off_t b, curl_of
 {
     (void)a, (void)b, (void)c, (void)d;
     struct feed_consumer *fc = arg;
-    return atomic_load(&fc->stop) ? 1 : 0;
+    return stopper_stopped(&fc->stop) ? 1 : 0;
 }
 
 /* GETs the page after the cursor into body. 0, or an error in why. */
@@ -203,7 +175,7 @@ static bool feed_consumer_apply(struct feed_consumer *fc, struct inbound_message
         }
         log_printf(fc->log, LOG_WARN, NULL, "cannot apply %zu events (retry in %d ms): %s", n,
                    delay, err.msg);
-        if (!feed_consumer_sleep(fc, delay))
+        if (!stopper_sleep(&fc->stop, delay))
             return false;
         delay = delay * 2 > fc->cfg.backoff_max_ms ? fc->cfg.backoff_max_ms : delay * 2;
     }
@@ -222,35 +194,34 @@ static void *feed_consumer_main(void *arg)
         if (consume_cursor(fc->core, FEED_SOURCE, &fc->cursor, &err) == 0)
             break;
         log_printf(fc->log, LOG_WARN, NULL, "cannot read the feed cursor: %s", err.msg);
-        if (!feed_consumer_sleep(fc, delay))
+        if (!stopper_sleep(&fc->stop, delay))
             goto out;
         delay = delay * 2 > fc->cfg.backoff_max_ms ? fc->cfg.backoff_max_ms : delay * 2;
     }
     log_printf(fc->log, LOG_INFO, NULL, "consuming %s after seq %" PRId64, fc->url, fc->cursor);
     delay = fc->cfg.backoff_min_ms;
-    while (!atomic_load(&fc->stop)) {
+    while (!stopper_stopped(&fc->stop)) {
         struct inbound_message *msgs = NULL;
         size_t n = 0;
         int64_t last = 0, head = 0;
         int rc = feed_consumer_fetch(fc, h, &body, why, sizeof(why));
         if (rc == 0)
             rc = feed_consumer_parse(fc, &body, &msgs, &n, &last, &head, why, sizeof(why));
-        if (atomic_load(&fc->stop)) {
+        if (stopper_stopped(&fc->stop)) {
             feed_consumer_free_msgs(msgs, n);
             break;
         }
         if (rc != 0) {
             feed_consumer_free_msgs(msgs, n);
-            feed_consumer_down(fc, why);
-            if (!feed_consumer_sleep(fc, delay))
+            health_down(&fc->health, why);
+            if (!stopper_sleep(&fc->stop, delay))
                 break;
             delay = delay * 2 > fc->cfg.backoff_max_ms ? fc->cfg.backoff_max_ms : delay * 2;
             continue;
         }
-        if (!atomic_exchange(&fc->up, true))
+        if (health_up(&fc->health))
             log_printf(fc->log, LOG_INFO, NULL, "event feed reachable (head seq %" PRId64 ")",
                        head);
-        metrics_set(fc->feed_up, 1);
         metrics_set(fc->lag, (double)(head > fc->cursor ? head - fc->cursor : 0));
         delay = fc->cfg.backoff_min_ms;
         bool go_on =
@@ -275,9 +246,7 @@ struct feed_consumer *feed_consumer_start(struct notif_core *core,
     fc->url = xstrdup(cfg->url);
     fc->secret = cfg->secret && *cfg->secret ? xstrdup(cfg->secret) : NULL;
     fc->log = log;
-    snprintf(fc->last_error, sizeof(fc->last_error), "not polled yet");
-    pthread_mutex_init(&fc->mu, NULL);
-    pthread_cond_init(&fc->cond, NULL);
+    stopper_init(&fc->stop);
     fc->consumed = metrics_series(
         metrics_counter(m, "notification_events_consumed_total",
                         "Events applied from the feed (duplicates included).", 0, NULL),
@@ -298,6 +267,8 @@ struct feed_consumer *feed_consumer_start(struct notif_core *core,
     fc->errors = metrics_series(metrics_counter(m, "notification_event_feed_errors_total",
                                                 "Failed requests to the event feed.", 0, NULL),
                                 NULL);
+    health_init(&fc->health, "event feed unavailable", log, fc->feed_up, fc->errors,
+                "not polled yet");
     ASSERT(pthread_create(&fc->thread, NULL, feed_consumer_main, fc) == 0);
     return fc;
 }
@@ -306,13 +277,10 @@ void feed_consumer_stop(struct feed_consumer *fc)
 {
     if (!fc)
         return;
-    pthread_mutex_lock(&fc->mu);
-    atomic_store(&fc->stop, true);
-    pthread_cond_broadcast(&fc->cond);
-    pthread_mutex_unlock(&fc->mu);
+    stopper_stop(&fc->stop);
     pthread_join(fc->thread, NULL);
-    pthread_cond_destroy(&fc->cond);
-    pthread_mutex_destroy(&fc->mu);
+    stopper_release(&fc->stop);
+    health_release(&fc->health);
     free(fc->url);
     free(fc->secret);
     free(fc);
@@ -321,10 +289,8 @@ void feed_consumer_stop(struct feed_consumer *fc)
 int feed_consumer_ready(void *ctx, struct err *err)
 {
     struct feed_consumer *fc = ctx;
-    if (atomic_load(&fc->up))
+    struct err why = {0};
+    if (health_ready(&fc->health, &why) == 0)
         return 0;
-    pthread_mutex_lock(&fc->mu);
-    int rc = err_set(err, ERR_UNAVAILABLE, "event feed: %s", fc->last_error);
-    pthread_mutex_unlock(&fc->mu);
-    return rc;
+    return err_set(err, ERR_UNAVAILABLE, "event feed: %s", why.msg);
 }

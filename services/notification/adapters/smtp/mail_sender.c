@@ -2,11 +2,10 @@
 #include "services/notification/adapters/smtp/mail_sender.h"
 
 #include "lib/base/clock.h"
+#include "lib/base/stopper.h"
 #include "lib/base/xalloc.h"
 
 #include <pthread.h>
-#include <stdbool.h>
-#include <time.h>
 
 #define MAIL_SENDER_BATCH 100
 #define MAIL_SENDER_MAX_WAIT_MS 1000
@@ -15,18 +14,13 @@ struct mail_sender {
     struct mail_outbox *o;
     struct logger *log;
     pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cond; /* CLOCK_MONOTONIC */
-    bool stop, woken;
+    struct stopper stop; /* kicked when a mail is queued */
 };
 
 static void wake(void *ctx)
 {
     struct mail_sender *s = ctx;
-    pthread_mutex_lock(&s->mu);
-    s->woken = true;
-    pthread_cond_signal(&s->cond);
-    pthread_mutex_unlock(&s->mu);
+    stopper_kick(&s->stop);
 }
 
 static void *run(void *arg)
@@ -45,16 +39,7 @@ static void *run(void *arg)
         int64_t wait_ms = sent == MAIL_SENDER_BATCH
                               ? 0
                               : mail_outbox_next_wake_ms(s->o, MAIL_SENDER_MAX_WAIT_MS) - now;
-        pthread_mutex_lock(&s->mu);
-        if (wait_ms > 0 && !s->stop && !s->woken) {
-            struct timespec ts = clock_deadline(CLOCK_MONOTONIC, wait_ms);
-            while (!s->stop && !s->woken && pthread_cond_timedwait(&s->cond, &s->mu, &ts) == 0)
-                ;
-        }
-        s->woken = false;
-        bool stop = s->stop;
-        pthread_mutex_unlock(&s->mu);
-        if (stop)
+        if (!stopper_wait(&s->stop, wait_ms))
             return NULL;
     }
 }
@@ -120,12 +105,7 @@ struct mail_sender *mail_sender_start(struct mail_outbox *o, struct logger *log,
     struct mail_sender *s = xcalloc(1, sizeof(*s));
     s->o = o;
     s->log = log;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    stopper_init(&s->stop);
     o->queued = wake;
     o->queued_ctx = s;
     if (metrics) {
@@ -155,13 +135,9 @@ void mail_sender_stop(struct mail_sender *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&s->mu);
-    s->stop = true;
-    pthread_cond_signal(&s->cond);
-    pthread_mutex_unlock(&s->mu);
+    stopper_stop(&s->stop);
     pthread_join(s->thread, NULL);
     s->o->queued = NULL;
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cond);
+    stopper_release(&s->stop);
     free(s);
 }

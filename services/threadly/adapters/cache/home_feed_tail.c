@@ -3,6 +3,7 @@
  * logged and retried at the next interval; the feeds are then behind by that much. */
 #include "services/threadly/adapters/cache/home_feed_tail.h"
 
+#include "lib/base/stopper.h"
 #include "lib/base/xalloc.h"
 #include "services/threadly/adapters/cache/token_store_cache.h"
 #include "services/threadly/app/entities.h"
@@ -23,9 +24,7 @@ struct home_feed_tail {
     int interval_ms;
     uint64_t after; /* the last seq read */
     pthread_t thread;
-    pthread_mutex_t mu; /* guards stop */
-    pthread_cond_t cv;
-    bool stop;
+    struct stopper stop;
 };
 
 /* A decimal id string member of o, 0 when absent or malformed. */
@@ -148,18 +147,8 @@ static bool tail_poll(struct home_feed_tail *t)
 static void *tail_main(void *arg)
 {
     struct home_feed_tail *t = arg;
-    pthread_mutex_lock(&t->mu);
-    while (!t->stop) {
-        struct timespec ts = clock_deadline(CLOCK_MONOTONIC, t->interval_ms);
-        while (!t->stop && pthread_cond_timedwait(&t->cv, &t->mu, &ts) != ETIMEDOUT)
-            ;
-        if (t->stop)
-            break;
-        pthread_mutex_unlock(&t->mu);
+    while (stopper_sleep(&t->stop, t->interval_ms))
         tail_poll(t);
-        pthread_mutex_lock(&t->mu);
-    }
-    pthread_mutex_unlock(&t->mu);
     return NULL;
 }
 
@@ -176,12 +165,7 @@ struct home_feed_tail *home_feed_tail_start(struct core *core, struct outbox_sto
     t->log = log;
     t->interval_ms = interval_ms;
     t->after = head;
-    pthread_condattr_t ca;
-    pthread_mutex_init(&t->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    stopper_init(&t->stop);
     ASSERT(pthread_create(&t->thread, NULL, tail_main, t) == 0);
     return t;
 }
@@ -190,12 +174,8 @@ void home_feed_tail_stop(struct home_feed_tail *t)
 {
     if (!t)
         return;
-    pthread_mutex_lock(&t->mu);
-    t->stop = true;
-    pthread_cond_signal(&t->cv);
-    pthread_mutex_unlock(&t->mu);
+    stopper_stop(&t->stop);
     pthread_join(t->thread, NULL);
-    pthread_cond_destroy(&t->cv);
-    pthread_mutex_destroy(&t->mu);
+    stopper_release(&t->stop);
     free(t);
 }

@@ -5,15 +5,15 @@
 
 #include "lib/base/buf.h"
 #include "lib/base/clock.h"
+#include "lib/base/health.h"
+#include "lib/base/stopper.h"
 #include "lib/base/xalloc.h"
 #include "services/threadly/app/events.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 /* While idle, how often the broker is asked whether it is there (for /ready). */
@@ -26,65 +26,27 @@ struct outbox_relay {
     char *bootstrap, *prefix;
     struct logger *log;
     pthread_t thread;
-    pthread_mutex_t mu; /* guards kicked, stop and why */
-    pthread_cond_t cv;
-    bool kicked, stop;
-    char why[300];
-    atomic_bool up;          /* the broker answered last time we asked or published */
+    struct stopper stop;     /* kicked by outbox_relay_wake */
+    struct health health;    /* the broker answered last time we asked or published */
     _Atomic uint64_t cursor; /* rows up to here are sent or skipped; only the thread writes */
     struct metric_series *published, *errors, *broker_up;
 };
 
-static bool relay_stopping(struct outbox_relay *r)
-{
-    pthread_mutex_lock(&r->mu);
-    bool stop = r->stop;
-    pthread_mutex_unlock(&r->mu);
-    return stop;
-}
-
-/* Waits until woken or ms passed. False when stopping. */
-static bool relay_wait(struct outbox_relay *r, int ms)
-{
-    struct timespec ts = clock_deadline(CLOCK_MONOTONIC, ms);
-    pthread_mutex_lock(&r->mu);
-    while (!r->kicked && !r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &ts) != ETIMEDOUT)
-        ;
-    r->kicked = false;
-    bool go_on = !r->stop;
-    pthread_mutex_unlock(&r->mu);
-    return go_on;
-}
-
-/* Sleeps ms whatever wake-ups come (a backoff). False when stopping. */
+/* Sleeps ms whatever wake-ups come (a backoff), taking them: the round after it reads the
+ * outbox anyway. False when stopping. */
 static bool relay_sleep(struct outbox_relay *r, int ms)
 {
     int64_t until = clock_monotonic_ms() + ms;
     for (int64_t left = ms; left > 0; left = until - clock_monotonic_ms())
-        if (!relay_wait(r, (int)left))
+        if (!stopper_wait(&r->stop, left))
             return false;
-    return !relay_stopping(r);
+    return !stopper_stopped(&r->stop);
 }
 
 static void relay_up(struct outbox_relay *r)
 {
-    if (!atomic_exchange(&r->up, true))
+    if (health_up(&r->health))
         log_printf(r->log, LOG_INFO, NULL, "kafka %s reachable: relaying the outbox", r->bootstrap);
-    metrics_set(r->broker_up, 1);
-}
-
-static void relay_down(struct outbox_relay *r, const char *why)
-{
-    bool was_up = atomic_exchange(&r->up, false);
-    pthread_mutex_lock(&r->mu);
-    bool same = strcmp(r->why, why) == 0;
-    snprintf(r->why, sizeof(r->why), "%s", why);
-    pthread_mutex_unlock(&r->mu);
-    metrics_set(r->broker_up, 0);
-    metrics_add(r->errors, 1);
-    /* One line per change, not one per retry. */
-    if (was_up || !same)
-        log_printf(r->log, LOG_WARN, NULL, "outbox relay: %s", why);
 }
 
 /* The lag gauge, read at scrape time: committed rows after the cursor (seqs are dense, so
@@ -216,7 +178,7 @@ static void *relay_main(void *arg)
     atomic_store(&r->cursor, relay_resume_cursor(r));
     log_printf(r->log, LOG_INFO, NULL, "outbox relay resumes after seq %" PRIu64,
                (uint64_t)atomic_load(&r->cursor));
-    while (!relay_stopping(r)) {
+    while (!stopper_stopped(&r->stop)) {
         struct err err = {0};
         struct relay_round rr = {.broker_fault = true};
         int rc = 0;
@@ -235,7 +197,7 @@ static void *relay_main(void *arg)
         }
         if (rc != 0) {
             if (rr.broker_fault) {
-                relay_down(r, err.msg[0] ? err.msg : "kafka: failed");
+                health_down(&r->health, err.msg[0] ? err.msg : "kafka: failed");
             } else {
                 metrics_add(r->errors, 1);
                 log_printf(r->log, LOG_WARN, NULL, "outbox relay (retry in %d ms): %s", delay,
@@ -256,10 +218,10 @@ static void *relay_main(void *arg)
                 relay_up(r);
                 last_ok = now;
             } else {
-                relay_down(r, err.msg);
+                health_down(&r->health, err.msg);
             }
         }
-        if (!relay_wait(r, r->cfg.recheck_ms))
+        if (!stopper_wait(&r->stop, r->cfg.recheck_ms))
             break;
     }
     kafka_producer_close(p);
@@ -271,7 +233,6 @@ struct outbox_relay *outbox_relay_start(struct outbox_store *store,
                                         struct metrics *m)
 {
     struct outbox_relay *r = xcalloc(1, sizeof(*r));
-    pthread_condattr_t ca;
     r->store = store;
     r->cfg = *cfg;
     r->bootstrap = xstrdup(cfg->kafka.bootstrap);
@@ -282,12 +243,7 @@ struct outbox_relay *outbox_relay_start(struct outbox_store *store,
     r->cfg.kafka.topic_prefix = r->prefix;
     r->cfg.kafka.log = log;
     r->log = log;
-    snprintf(r->why, sizeof(r->why), "kafka %s not reached yet", r->bootstrap);
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    stopper_init(&r->stop);
     r->published = metrics_series(
         metrics_counter(m, "threadly_outbox_relay_published_total",
                         "Outbox events published to Kafka and acknowledged.", 0, NULL),
@@ -303,6 +259,9 @@ struct outbox_relay *outbox_relay_start(struct outbox_store *store,
     r->broker_up = metrics_series(metrics_gauge(m, "threadly_outbox_relay_broker_up",
                                                 "1 while the Kafka broker answers.", 0, NULL),
                                   NULL);
+    char why0[300];
+    snprintf(why0, sizeof(why0), "kafka %s not reached yet", r->bootstrap);
+    health_init(&r->health, "outbox relay", log, r->broker_up, r->errors, why0);
     ASSERT(pthread_create(&r->thread, NULL, relay_main, r) == 0);
     return r;
 }
@@ -310,34 +269,23 @@ struct outbox_relay *outbox_relay_start(struct outbox_store *store,
 void outbox_relay_wake(void *relay)
 {
     struct outbox_relay *r = relay;
-    pthread_mutex_lock(&r->mu);
-    r->kicked = true;
-    pthread_cond_signal(&r->cv);
-    pthread_mutex_unlock(&r->mu);
+    stopper_kick(&r->stop);
 }
 
 int outbox_relay_ready(void *relay, struct err *err)
 {
     struct outbox_relay *r = relay;
-    if (atomic_load(&r->up))
-        return 0;
-    pthread_mutex_lock(&r->mu);
-    int rc = err_set(err, ERR_UNAVAILABLE, "%s", r->why);
-    pthread_mutex_unlock(&r->mu);
-    return rc;
+    return health_ready(&r->health, err);
 }
 
 void outbox_relay_stop(struct outbox_relay *r)
 {
     if (!r)
         return;
-    pthread_mutex_lock(&r->mu);
-    r->stop = true;
-    pthread_cond_signal(&r->cv);
-    pthread_mutex_unlock(&r->mu);
+    stopper_stop(&r->stop);
     pthread_join(r->thread, NULL);
-    pthread_cond_destroy(&r->cv);
-    pthread_mutex_destroy(&r->mu);
+    stopper_release(&r->stop);
+    health_release(&r->health);
     free(r->bootstrap);
     free(r->prefix);
     free(r);

@@ -1,9 +1,9 @@
 /* outbox_pruner.c - see outbox_pruner.h. */
 #include "services/threadly/adapters/maint/outbox_pruner.h"
 
+#include "lib/base/stopper.h"
 #include "lib/base/xalloc.h"
 
-#include <errno.h>
 #include <pthread.h>
 
 struct outbox_pruner {
@@ -13,18 +13,8 @@ struct outbox_pruner {
     struct logger *log;
     struct metric_series *pruned, *errors;
     pthread_t thread;
-    pthread_mutex_t mu; /* guards stop */
-    pthread_cond_t cv;
-    bool stop;
+    struct stopper stop;
 };
-
-static bool stopping(struct outbox_pruner *p)
-{
-    pthread_mutex_lock(&p->mu);
-    bool stop = p->stop;
-    pthread_mutex_unlock(&p->mu);
-    return stop;
-}
 
 /* One pass: batches until one comes back short, the store fails or the pruner is stopped. */
 static void prune_pass(struct outbox_pruner *p)
@@ -42,7 +32,7 @@ static void prune_pass(struct outbox_pruner *p)
         }
         total += deleted;
         metrics_add(p->pruned, (double)deleted);
-        if (deleted < p->cfg.batch || stopping(p))
+        if (deleted < p->cfg.batch || stopper_stopped(&p->stop))
             break;
     }
     if (total > 0)
@@ -53,17 +43,10 @@ static void prune_pass(struct outbox_pruner *p)
 static void *pruner_main(void *arg)
 {
     struct outbox_pruner *p = arg;
-    for (;;) {
+    do {
         prune_pass(p);
-        pthread_mutex_lock(&p->mu);
-        struct timespec ts = clock_deadline(CLOCK_MONOTONIC, p->cfg.interval_ms);
-        while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &ts) != ETIMEDOUT)
-            ;
-        bool stop = p->stop;
-        pthread_mutex_unlock(&p->mu);
-        if (stop)
-            return NULL;
-    }
+    } while (stopper_sleep(&p->stop, p->cfg.interval_ms));
+    return NULL;
 }
 
 struct outbox_pruner *outbox_pruner_start(struct outbox_store *store,
@@ -86,12 +69,7 @@ struct outbox_pruner *outbox_pruner_start(struct outbox_store *store,
         metrics_counter(m, "threadly_outbox_prune_errors_total",
                         "Outbox prune passes that failed on a database error.", 0, NULL),
         NULL);
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    stopper_init(&p->stop);
     ASSERT(pthread_create(&p->thread, NULL, pruner_main, p) == 0);
     return p;
 }
@@ -100,12 +78,8 @@ void outbox_pruner_stop(struct outbox_pruner *p)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&p->mu);
-    p->stop = true;
-    pthread_cond_signal(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    stopper_stop(&p->stop);
     pthread_join(p->thread, NULL);
-    pthread_cond_destroy(&p->cv);
-    pthread_mutex_destroy(&p->mu);
+    stopper_release(&p->stop);
     free(p);
 }
