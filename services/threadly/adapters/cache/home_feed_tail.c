@@ -9,7 +9,6 @@
 #include "services/threadly/app/entities.h"
 #include "services/threadly/app/home.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
