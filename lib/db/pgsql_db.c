@@ -29,8 +29,20 @@ struct pgsql_conn {
     size_t nstmts, cap;
     bool in_use;        /* owned by a live thread; guarded by db->mu */
     bool begin_pending; /* pgsql_db_begin was called: BEGIN goes with the next statement */
+    struct pgsql_deferred *deferred; /* pgsql_db_defer's, sent with the next statement */
+    size_t ndeferred;
     struct pgsql_conn *next;
 };
+
+/* A statement of the current transaction whose result is not read (pgsql_db_defer). */
+struct pgsql_deferred {
+    const char *sql;
+    int n;
+    char *values[PGSQL_MAX_PARAMS];
+    const char *what;
+};
+
+#define PGSQL_DEFERRED_MAX 32
 
 struct pgsql_db {
     char *conninfo;
@@ -151,6 +163,14 @@ static int pgsql_db_connect(const char *conninfo, const char *app_name, PGconn *
     return 0;
 }
 
+static void pgsql_deferred_clear(struct pgsql_conn *c)
+{
+    for (size_t i = 0; i < c->ndeferred; i++)
+        for (int j = 0; j < c->deferred[i].n; j++)
+            free(c->deferred[i].values[j]);
+    c->ndeferred = 0;
+}
+
 /* Drops c's server connection; its prepared statements went with it. */
 static void pgsql_conn_reset(struct pgsql_conn *c)
 {
@@ -161,6 +181,8 @@ static void pgsql_conn_reset(struct pgsql_conn *c)
 
 static void pgsql_conn_free(struct pgsql_conn *c)
 {
+    pgsql_deferred_clear(c);
+    free(c->deferred);
     PQfinish(c->h);
     free(c->stmts);
     free(c);
@@ -302,27 +324,59 @@ static bool pgsql_db_retry(const struct pgsql_conn *c, bool was_idle, int attemp
     return attempt == 0 && was_idle && rc == ERR_UNAVAILABLE && !c->h;
 }
 
-/* One statement in one round trip (libpq's pipeline mode) together with the BEGIN that
- * pgsql_db_begin left pending, and with COMMIT when commit is set: a write transaction pays
- * no round trip for its BEGIN, nor for its COMMIT when it ends with pgsql_db_commit_with. The
- * statement's result is that of PQexecPrepared. begin_pending is cleared once BEGIN
- * succeeded (a lost connection keeps it, for a retry on a new connection). */
-static int pgsql_db_pipeline(struct pgsql_conn *c, const char *name, int n,
-                             const char *const *values, bool commit, PGresult **out,
-                             const char *what, struct err *err)
+/* One step of a pipeline: a simple query (BEGIN, COMMIT) or a prepared statement. */
+struct pgsql_step {
+    const char *text; /* BEGIN or COMMIT; NULL: the prepared statement name */
+    char name[16];
+    int n;
+    const char *const *values;
+    const char *what;
+};
+
+/* Sends, in one round trip (libpq's pipeline mode): the BEGIN that pgsql_db_begin left pending,
+ * the deferred statements (pgsql_db_defer), the statement sql with params p (when sql is not
+ * NULL) and COMMIT (when commit is set); then checks the results in that order. A write
+ * transaction thus pays no round trip for its BEGIN, for the statements whose results it does
+ * not read, nor for its COMMIT when it ends with pgsql_db_commit_with. *out gets the result of
+ * sql. On a lost connection the BEGIN and the deferred statements stay pending, for the retry
+ * on a new connection; otherwise they are done (run, or aborted with the transaction). */
+static int pgsql_db_pipeline(struct pgsql_conn *c, const char *sql, const struct pgsql_params *p,
+                             bool commit, PGresult **out, const char *what, struct err *err)
 {
-    PGconn *h = c->h;
-    bool begin = c->begin_pending;
-    PGresult *res[3] = {NULL, NULL, NULL};
-    int k = 0, nulls = 0;
+    struct pgsql_step steps[PGSQL_DEFERRED_MAX + 3];
+    PGresult *res[PGSQL_DEFERRED_MAX + 3] = {NULL};
+    size_t ns = 0, main_at = SIZE_MAX, k = 0;
+    const char *name;
+    int rc = 0, nulls = 0;
     *out = NULL;
-    if (!PQenterPipelineMode(h))
-        return pgsql_db_fail(c, NULL, begin ? "pgsql begin" : what, err);
-    bool sent = (!begin || PQsendQueryParams(h, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)) &&
-                PQsendQueryPrepared(h, name, n, values, NULL, NULL, 0) &&
-                (!commit || PQsendQueryParams(h, "COMMIT", 0, NULL, NULL, NULL, NULL, 0)) &&
-                PQpipelineSync(h);
-    /* Each statement's results end with a NULL; the sync's result ends the pipeline. A broken
+    if (c->begin_pending)
+        steps[ns++] = (struct pgsql_step){.text = "BEGIN", .what = "pgsql begin"};
+    for (size_t i = 0; rc == 0 && i < c->ndeferred; i++) {
+        struct pgsql_deferred *d = &c->deferred[i];
+        rc = pgsql_db_prepare(c, d->sql, d->n, &name, err);
+        steps[ns] = (struct pgsql_step){
+            .n = d->n, .values = (const char *const *)d->values, .what = d->what};
+        snprintf(steps[ns++].name, sizeof(steps[0].name), "%s", rc == 0 ? name : "");
+    }
+    if (rc == 0 && sql) {
+        rc = pgsql_db_prepare(c, sql, p ? p->n : 0, &name, err);
+        main_at = ns;
+        steps[ns] =
+            (struct pgsql_step){.n = p ? p->n : 0, .values = p ? p->values : NULL, .what = what};
+        snprintf(steps[ns++].name, sizeof(steps[0].name), "%s", rc == 0 ? name : "");
+    }
+    if (commit)
+        steps[ns++] = (struct pgsql_step){.text = "COMMIT", .what = "pgsql commit"};
+    if (rc != 0)
+        return rc; /* a prepare failed; on a lost connection everything stays pending */
+    PGconn *h = c->h;
+    bool sent = PQenterPipelineMode(h);
+    for (size_t i = 0; sent && i < ns; i++)
+        sent = steps[i].text ? PQsendQueryParams(h, steps[i].text, 0, NULL, NULL, NULL, NULL, 0)
+                             : PQsendQueryPrepared(h, steps[i].name, steps[i].n, steps[i].values,
+                                                   NULL, NULL, 0);
+    sent = sent && PQpipelineSync(h);
+    /* Each step's results end with a NULL; the sync's result ends the pipeline. A broken
      * connection gives an error result, then NULLs: three in a row end the wait. */
     while (sent) {
         PGresult *x = PQgetResult(h);
@@ -336,43 +390,31 @@ static int pgsql_db_pipeline(struct pgsql_conn *c, const char *name, int n,
             PQclear(x);
             break;
         }
-        if (k < 3)
+        if (k < ns)
             res[k++] = x;
         else
             PQclear(x);
     }
-    int rc = 0, i = 0;
     if (!sent || !PQexitPipelineMode(h)) {
-        rc = pgsql_db_fail(c, NULL, begin ? "pgsql begin" : what, err);
+        rc = pgsql_db_fail(c, NULL, steps[0].what, err);
         if (c->h) /* left in a state we cannot use: start over on a new connection */
             pgsql_conn_reset(c);
     }
-    if (rc == 0 && begin) {
-        rc = pgsql_db_check(c, res[i], "pgsql begin", err);
-        if (rc == 0) {
-            PQclear(res[i]);
+    for (size_t i = 0; rc == 0 && i < ns; i++) {
+        rc = pgsql_db_check(c, res[i], steps[i].what, err); /* clears res[i] on failure */
+        if (rc != 0)
+            res[i] = NULL;
+        else if (i == 0 && c->begin_pending)
             c->begin_pending = false;
-        }
-        res[i++] = NULL;
     }
-    if (rc == 0) {
-        rc = pgsql_db_check(c, res[i], what, err);
-        if (rc == 0)
-            *out = res[i];
-        res[i++] = NULL;
+    if (c->h) /* run, or aborted with the transaction */
+        pgsql_deferred_clear(c);
+    if (rc == 0 && main_at != SIZE_MAX) {
+        *out = res[main_at];
+        res[main_at] = NULL;
     }
-    if (rc == 0 && commit) {
-        rc = pgsql_db_check(c, res[i], "pgsql commit", err);
-        if (rc == 0)
-            PQclear(res[i]);
-        res[i++] = NULL;
-        if (rc != 0) {
-            PQclear(*out);
-            *out = NULL;
-        }
-    }
-    for (int j = 0; j < 3; j++)
-        PQclear(res[j]);
+    for (size_t i = 0; i < ns; i++)
+        PQclear(res[i]);
     return rc;
 }
 
@@ -388,12 +430,14 @@ int pgsql_db_query(struct pgsql_db *db, const char *sql, const struct pgsql_para
         if (rc != 0)
             return rc;
         bool was_idle = PQtransactionStatus(c->h) == PQTRANS_IDLE;
-        rc = pgsql_db_prepare(c, sql, n, &name, err);
-        if (rc == 0 && c->begin_pending) {
-            rc = pgsql_db_pipeline(c, name, n, p ? p->values : NULL, false, &r, what, err);
-        } else if (rc == 0) {
-            r = PQexecPrepared(c->h, name, n, p ? p->values : NULL, NULL, NULL, 0);
-            rc = pgsql_db_check(c, r, what, err);
+        if (c->begin_pending || c->ndeferred) {
+            rc = pgsql_db_pipeline(c, sql, p, false, &r, what, err);
+        } else {
+            rc = pgsql_db_prepare(c, sql, n, &name, err);
+            if (rc == 0) {
+                r = PQexecPrepared(c->h, name, n, p ? p->values : NULL, NULL, NULL, 0);
+                rc = pgsql_db_check(c, r, what, err);
+            }
         }
         if (rc == 0)
             break;
@@ -445,7 +489,7 @@ static int pgsql_db_exec(struct pgsql_conn *c, const char *sql, const char *what
     return rc;
 }
 
-/* BEGIN is sent with the transaction's first statement (pgsql_db_begin_and_exec): here the
+/* BEGIN is sent with the transaction's first statement (pgsql_db_pipeline): here the
  * connection is only made ready. */
 int pgsql_db_begin(struct pgsql_db *db, struct err *err)
 {
@@ -461,7 +505,11 @@ int pgsql_db_begin(struct pgsql_db *db, struct err *err)
 int pgsql_db_finish(struct pgsql_db *db, int rc, struct err *err)
 {
     struct pgsql_conn *c = pthread_getspecific(db->key);
-    if (c && c->begin_pending) { /* no statement ran: nothing was begun */
+    if (rc == 0 && c && c->ndeferred) /* the deferred statements, then COMMIT */
+        return pgsql_db_commit_with(db, NULL, NULL, "pgsql commit", err);
+    if (c)
+        pgsql_deferred_clear(c);
+    if (c && c->begin_pending) { /* no statement was sent: nothing was begun */
         c->begin_pending = false;
         return rc;
     }
@@ -481,20 +529,41 @@ int pgsql_db_commit_with(struct pgsql_db *db, const char *sql, const struct pgsq
                          const char *what, struct err *err)
 {
     struct pgsql_conn *c = pthread_getspecific(db->key);
-    const char *name;
     PGresult *r = NULL;
-    ASSERT(c && c->h);
-    int rc = pgsql_db_prepare(c, sql, p ? p->n : 0, &name, err);
-    if (rc == 0)
-        rc = pgsql_db_pipeline(c, name, p ? p->n : 0, p ? p->values : NULL, true, &r, what, err);
+    ASSERT(c);
+    int rc = c->h ? pgsql_db_pipeline(c, sql, p, true, &r, what, err)
+                  : err_set(err, ERR_UNAVAILABLE, "%s: connection lost", what);
     PQclear(r);
     if (rc != 0) {
+        pgsql_deferred_clear(c);
         c->begin_pending = false;
         /* A lost connection took its transaction with it; there is nothing to roll back. */
         if (c->h && PQtransactionStatus(c->h) != PQTRANS_IDLE)
             pgsql_db_exec(c, "ROLLBACK", "pgsql rollback", NULL);
     }
     return rc;
+}
+
+int pgsql_db_defer(struct pgsql_db *db, const char *sql, const struct pgsql_params *p,
+                   const char *what, struct err *err)
+{
+    struct pgsql_conn *c = pthread_getspecific(db->key);
+    ASSERT(c && (c->begin_pending || (c->h && PQtransactionStatus(c->h) == PQTRANS_INTRANS)));
+    if (c->ndeferred == PGSQL_DEFERRED_MAX) {
+        PGresult *r;
+        int rc = pgsql_db_pipeline(c, NULL, NULL, false, &r, what, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (!c->deferred)
+        c->deferred = xcalloc(PGSQL_DEFERRED_MAX, sizeof(*c->deferred));
+    struct pgsql_deferred *d = &c->deferred[c->ndeferred++];
+    d->sql = sql;
+    d->n = p ? p->n : 0;
+    d->what = what;
+    for (int i = 0; i < d->n; i++)
+        d->values[i] = xstrdup(p->values[i] ? p->values[i] : "");
+    return 0;
 }
 
 /* ---- migrations ---- */

@@ -81,12 +81,19 @@ int pgsql_db_query_row(struct pgsql_db *db, const char *sql, const struct pgsql_
 /* pgsql_db_query with the n values v (n <= PGSQL_MAX_PARAMS) as parameters $1... */
 int pgsql_db_query_ids(struct pgsql_db *db, const char *sql, const int64_t *v, int n,
                        struct pg_result **out, int64_t *changes, const char *what, struct err *err);
+/* Queues sql with params p (copied) as a statement of the current transaction whose result is
+ * not read: it is sent with the transaction's next statement, pgsql_db_commit_with or
+ * pgsql_db_finish, in the same round trip, and if it fails that call fails with its error
+ * ("what: <reason>"), the transaction then rolled back by pgsql_db_finish as usual. */
+int pgsql_db_defer(struct pgsql_db *db, const char *sql, const struct pgsql_params *p,
+                   const char *what, struct err *err);
 /* Starts a transaction on the calling thread's connection. */
 int pgsql_db_begin(struct pgsql_db *db, struct err *err);
 /* Commits if rc is 0, rolls back otherwise or if the commit fails; returns the outcome. */
 int pgsql_db_finish(struct pgsql_db *db, int rc, struct err *err);
-/* Runs sql (whose result is not needed) as the transaction's last statement and commits, in
- * one round trip; rolls back if either fails. Instead of pgsql_db_query + pgsql_db_finish(0). */
+/* Runs sql (whose result is not needed; NULL: none) as the transaction's last statement and
+ * commits, in one round trip with any deferred statements; rolls back if any fails. Instead of
+ * pgsql_db_query + pgsql_db_finish(0). */
 int pgsql_db_commit_with(struct pgsql_db *db, const char *sql, const struct pgsql_params *p,
                          const char *what, struct err *err);
 

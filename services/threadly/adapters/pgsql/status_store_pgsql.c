@@ -168,10 +168,8 @@ static int status_store_pgsql_insert_row(struct pgsql_db *db, const struct statu
     pgsql_params_int64(&p, s->replies_count);
     pgsql_params_int64(&p, s->favourites_count);
     pgsql_params_int64(&p, s->reblogs_count);
-    int rc = pgsql_db_query(db, SQL_INSERT, &p, NULL, NULL, "status insert", err);
-    if (rc == ERR_CONFLICT)
-        err_set(err, ERR_CONFLICT, "status %" PRIu64 " exists", s->id);
-    return rc;
+    /* Its result is not read: sent with the author's update (the caller maps a conflict). */
+    return pgsql_db_defer(db, SQL_INSERT, &p, "status insert", err);
 }
 
 static int status_store_pgsql_insert_lists(struct pgsql_db *db, const struct status *s,
@@ -183,14 +181,14 @@ static int status_store_pgsql_insert_lists(struct pgsql_db *db, const struct sta
         pgsql_params_int64(&p, (int64_t)s->id);
         pgsql_params_int64(&p, (int64_t)s->mentions[i]);
         pgsql_params_int64(&p, (int64_t)i);
-        rc = pgsql_db_query(db, SQL_INSERT_MENTION, &p, NULL, NULL, "status mention insert", err);
+        rc = pgsql_db_defer(db, SQL_INSERT_MENTION, &p, "status mention insert", err);
     }
     for (size_t i = 0; rc == 0 && i < s->ntags; i++) {
         struct pgsql_params p = {0};
         pgsql_params_int64(&p, (int64_t)s->id);
         pgsql_params_text(&p, s->tags[i]);
         pgsql_params_int64(&p, (int64_t)i);
-        rc = pgsql_db_query(db, SQL_INSERT_TAG, &p, NULL, NULL, "status tag insert", err);
+        rc = pgsql_db_defer(db, SQL_INSERT_TAG, &p, "status tag insert", err);
     }
     return rc;
 }
@@ -212,7 +210,10 @@ static int status_store_pgsql_insert(void *ctx, const struct status *s,
     rc = status_store_pgsql_insert_row(db, s, err);
     if (rc == 0) {
         int64_t v[] = {s->created_at_ms, (int64_t)s->account_id};
+        /* One round trip: BEGIN, the status row (deferred) and this. */
         rc = pgsql_db_query_ids(db, SQL_AUTHOR_POSTED, v, 2, NULL, &changed, "status author", err);
+        if (rc == ERR_CONFLICT) /* only the status row can conflict here */
+            err_set(err, ERR_CONFLICT, "status %" PRIu64 " exists", s->id);
         if (rc == 0 && changed == 0)
             rc = err_set(err, ERR_NOT_FOUND, "account %" PRIu64 " not found", s->account_id);
     }
