@@ -66,6 +66,9 @@ void http_route_blocking(struct http_server *s, unsigned methods, const char *pa
  * http_server_start. A service whose handlers wait on a database server over the network
  * asks for more, so the CPUs are not idle while requests wait. */
 void http_server_threads_per_cpu(struct http_server *s, unsigned per_cpu);
+/* How many worker threads run http_route_blocking handlers (threads named http-blocking);
+ * before http_server_start. */
+void http_server_blocking_threads(struct http_server *s, unsigned n);
 int http_server_start(struct http_server *s, struct err *err);
 /* The port actually bound (useful with port 0). */
 int http_server_port(const struct http_server *s);

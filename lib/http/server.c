@@ -128,6 +128,7 @@ static void *pool_worker(void *arg)
 {
     struct http_server *s = arg;
     struct http_pool *p = &s->pool;
+    pthread_setname_np(pthread_self(), "http-blocking");
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (!p->head && !p->stop)
@@ -499,6 +500,12 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
     log_printf(s->cfg.log, LOG_WARN, NULL, "libmicrohttpd: %s", msg);
+}
+
+void http_server_blocking_threads(struct http_server *s, unsigned n)
+{
+    ASSERT(n >= 1 && n <= 1024 && !s->pool.threads);
+    s->cfg.blocking_threads = n;
 }
 
 void http_server_threads_per_cpu(struct http_server *s, unsigned per_cpu)

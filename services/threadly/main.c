@@ -25,6 +25,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct config_option options[] = {
     SERVICE_COMMON_OPTIONS("THREADLY_CORE_PORT", "8080", "THREADLY_CORE_NODE_ID", "1"),
@@ -295,6 +296,7 @@ int main(int argc, char **argv)
         rc = err.code == ERR_INVALID ? 2 : 1;
         goto fail;
     }
+    api.writes_blocking = db.pgsql != NULL;
     const char *key = config_str(&svc.config, "jwt-key");
     char key_path[4096];
     snprintf(key_path, sizeof(key_path), "%s", key ? key : "");
@@ -392,10 +394,12 @@ int main(int argc, char **argv)
         pruner = outbox_pruner_start(&db.outbox, &pcfg, &clock_system, &svc.log, svc.metrics);
     }
     if (db.pgsql) {
-        /* Handlers wait on PostgreSQL round trips and durable commits: more threads keep the
-         * CPUs busy meanwhile and let commits share fsyncs (bench/RESULTS.md: posts 1,259 ->
-         * 1,768 req/s with 4 per CPU on the bench machine). */
-        http_server_threads_per_cpu(svc.http, 4);
+        /* Writes wait on PostgreSQL round trips and durable commits: they run on 8 blocking
+         * workers per CPU (api.writes_blocking), which keeps the CPUs busy meanwhile and lets
+         * commits share fsyncs, while one event thread per CPU serves the reads, mostly from
+         * memory, without the scheduling delays of many threads (bench/RESULTS.md). */
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        http_server_blocking_threads(svc.http, 8 * (unsigned)(ncpu > 0 ? ncpu : 1));
         http_ops_add_check(&svc.ops, "database", pgsql_ready, db.pgsql);
     } else {
         http_ops_add_check(&svc.ops, "database", sqlite_ready, db.sqlite);

@@ -272,8 +272,8 @@ class StatusesTest(unittest.TestCase):
 
 class WorkerThreadsTest(unittest.TestCase):
     def test_default_worker_threads_follow_the_engine(self):
-        """--threads 0: one per CPU on SQLite, four per CPU on PostgreSQL (handlers wait on
-        the database server)."""
+        """--threads 0: one event thread per CPU; on PostgreSQL writes run on eight blocking
+        workers per CPU (they wait on the database server), on SQLite two serve sign-ups."""
         svc = Service(CORE, *ARGS)
         try:
             pid = svc.proc.pid
@@ -281,8 +281,9 @@ class WorkerThreadsTest(unittest.TestCase):
             for tid in os.listdir("/proc/%d/task" % pid):
                 with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
                     names.append(f.read().strip())
-            want = os.cpu_count() * (4 if PGSQL else 1)
-            self.assertEqual(names.count("MHD-worker"), want, names)
+            self.assertEqual(names.count("MHD-worker"), os.cpu_count(), names)
+            want = os.cpu_count() * 8 if PGSQL else 2
+            self.assertEqual(names.count("http-blocking"), want, names)
         finally:
             self.assertEqual(svc.terminate(), 0)
 

@@ -146,6 +146,6 @@ void accounts_http_register(struct http_server *s, struct api *api)
     http_route_blocking(s, HTTP_POST, "/api/v1/accounts", sign_up, api);
     http_route(s, HTTP_GET, "/api/v1/accounts/verify_credentials", verify_credentials, api);
     http_route(s, HTTP_GET, "/api/v1/accounts/lookup", lookup, api);
-    http_route(s, HTTP_PATCH, "/api/v1/accounts/update_credentials", update_credentials, api);
+    api_route_write(s, api, HTTP_PATCH, "/api/v1/accounts/update_credentials", update_credentials);
     http_route(s, HTTP_GET, "/api/v1/accounts/:id", get_account, api);
 }

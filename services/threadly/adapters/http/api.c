@@ -268,3 +268,12 @@ bool api_rate_limit(struct api *api, struct ratelimit *rl, struct http_req *req,
         http_res_error(res, 429, "Too many requests");
     return ok;
 }
+
+void api_route_write(struct http_server *s, struct api *api, unsigned methods, const char *pattern,
+                     http_handler_fn fn)
+{
+    if (api->writes_blocking)
+        http_route_blocking(s, methods, pattern, fn, api);
+    else
+        http_route(s, methods, pattern, fn, api);
+}

@@ -21,7 +21,15 @@ struct api {
     struct ratelimit *login_limit;  /* POST /oauth/token per client IP */
     struct ratelimit *signup_limit; /* POST /api/v1/accounts per client IP */
     struct ratelimit *reset_limit;  /* POST /auth/password per client IP */
+    /* Writes wait on database round trips and durable commits (PostgreSQL): their routes run
+     * on the server's blocking pool, so the event threads keep serving reads meanwhile. */
+    bool writes_blocking;
 };
+
+/* Registers a handler that writes to the database: on the blocking pool when
+ * api->writes_blocking, else like any route. */
+void api_route_write(struct http_server *s, struct api *api, unsigned methods, const char *pattern,
+                     http_handler_fn fn);
 
 /* Counts a hit against rl for the client's IP. On refusal the response is set (429 with
  * X-RateLimit-* headers) and false is returned. */

@@ -238,15 +238,15 @@ static void search(struct http_req *req, struct http_res *res, void *ctx)
 
 void social_http_register(struct http_server *s, struct api *api)
 {
-    http_route(s, HTTP_POST, "/api/v1/accounts/:id/follow", do_follow, api);
-    http_route(s, HTTP_POST, "/api/v1/accounts/:id/unfollow", do_unfollow, api);
+    api_route_write(s, api, HTTP_POST, "/api/v1/accounts/:id/follow", do_follow);
+    api_route_write(s, api, HTTP_POST, "/api/v1/accounts/:id/unfollow", do_unfollow);
     http_route(s, HTTP_GET, "/api/v1/accounts/relationships", relationships, api);
     http_route(s, HTTP_GET, "/api/v1/accounts/:id/followers", followers, api);
     http_route(s, HTTP_GET, "/api/v1/accounts/:id/following", following, api);
     http_route(s, HTTP_GET, "/api/v1/statuses/:id/favourited_by", favourited_by, api);
     http_route(s, HTTP_GET, "/api/v1/follow_requests", follow_requests, api);
-    http_route(s, HTTP_POST, "/api/v1/follow_requests/:id/authorize", authorize, api);
-    http_route(s, HTTP_POST, "/api/v1/follow_requests/:id/reject", reject, api);
+    api_route_write(s, api, HTTP_POST, "/api/v1/follow_requests/:id/authorize", authorize);
+    api_route_write(s, api, HTTP_POST, "/api/v1/follow_requests/:id/reject", reject);
     http_route(s, HTTP_GET, "/api/v1/favourites", favourites, api);
     http_route(s, HTTP_GET, "/api/v2/search", search, api);
 }

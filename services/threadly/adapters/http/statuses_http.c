@@ -256,12 +256,12 @@ static void account_statuses(struct http_req *req, struct http_res *res, void *c
 
 void statuses_http_register(struct http_server *s, struct api *api)
 {
-    http_route(s, HTTP_POST, "/api/v1/statuses", post_status, api);
+    api_route_write(s, api, HTTP_POST, "/api/v1/statuses", post_status);
     http_route(s, HTTP_GET, "/api/v1/statuses/:id", get_status, api);
-    http_route(s, HTTP_DELETE, "/api/v1/statuses/:id", delete_status, api);
+    api_route_write(s, api, HTTP_DELETE, "/api/v1/statuses/:id", delete_status);
     http_route(s, HTTP_GET, "/api/v1/statuses/:id/context", context, api);
-    http_route(s, HTTP_POST, "/api/v1/statuses/:id/favourite", do_favourite, api);
-    http_route(s, HTTP_POST, "/api/v1/statuses/:id/unfavourite", do_unfavourite, api);
+    api_route_write(s, api, HTTP_POST, "/api/v1/statuses/:id/favourite", do_favourite);
+    api_route_write(s, api, HTTP_POST, "/api/v1/statuses/:id/unfavourite", do_unfavourite);
     http_route(s, HTTP_GET, "/api/v1/timelines/home", home, api);
     http_route(s, HTTP_GET, "/api/v1/timelines/public", public_timeline, api);
     http_route(s, HTTP_GET, "/api/v1/accounts/:id/statuses", account_statuses, api);
