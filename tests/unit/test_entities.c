@@ -14,6 +14,7 @@
 #include "services/threadly/app/auth.h"
 #include "services/threadly/app/entities.h"
 #include "services/threadly/app/statuses.h"
+#include "tests/unit/core_fixture.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -169,36 +170,14 @@ Test(entity_cache_mem, memory_stays_within_the_budget_and_recent_reads_stay)
 
 #define NACCOUNTS 6
 
-static int64_t now = 1795957323004LL;
-static const struct clock fake_clock = {clock_fake_now_ms, &now};
-static struct instance_settings settings = {.base_url = "https://t.example", .domain = "t.example"};
 static struct mem_db *db;
-
-struct node {
-    struct core c;
-    struct idgen ids;
-    struct api api;
-};
-
 /* n1 and n2 have the caches; plain reads the stores only. */
-static struct node n1, n2, plain;
+static struct test_node n1, n2, plain;
 static uint64_t acct[NACCOUNTS];
 
-static void node_init(struct node *n, unsigned node, bool caches)
+static void node_init(struct test_node *n, unsigned node, bool caches)
 {
-    memset(n, 0, sizeof(*n));
-    idgen_init(&n->ids, node, &fake_clock);
-    n->api.core = &n->c;
-    n->api.settings = &settings;
-    n->c.accounts = account_store_mem(db);
-    n->c.statuses = status_store_mem(db);
-    n->c.social = social_store_mem(db);
-    n->c.clock = &fake_clock;
-    n->c.ids = &n->ids;
-    n->c.base_url = "https://t.example";
-    n->c.domain = "t.example";
-    n->c.max_characters = 500;
-    n->c.encoder = event_encoder_http(&n->api);
+    fixture_node_init(n, db, node);
     if (caches) {
         n->c.home = home_feed_mem_new(400, 100);
         n->c.entities = entity_cache_mem_new(1 << 20);
@@ -211,22 +190,7 @@ static void setup(void)
     node_init(&n1, 1, true);
     node_init(&n2, 2, true);
     node_init(&plain, 3, false);
-    for (int i = 0; i < NACCOUNTS; i++) {
-        char name[16], email[64];
-        snprintf(name, sizeof(name), "user%d", i);
-        snprintf(email, sizeof(email), "%s@example.org", name);
-        struct account a = {0};
-        a.id = idgen_next(&n1.ids);
-        a.username = name;
-        a.email = email;
-        a.display_name = "";
-        a.note = "";
-        a.password_hash = "x";
-        a.locked = i == NACCOUNTS - 1;
-        a.created_at_ms = now;
-        cr_assert_eq(account_store_insert(&n1.c.accounts, &a, NULL, NULL), 0);
-        acct[i] = a.id;
-    }
+    fixture_add_accounts(&n1, acct, NACCOUNTS, true);
 }
 
 static void teardown(void)
@@ -238,17 +202,8 @@ static void teardown(void)
     mem_db_free(db);
 }
 
-static uint64_t rnd_state = 88172645463325252ULL;
-static uint64_t rnd(uint64_t n)
-{
-    rnd_state ^= rnd_state << 13;
-    rnd_state ^= rnd_state >> 7;
-    rnd_state ^= rnd_state << 17;
-    return rnd_state % n;
-}
-
 /* GET /api/v1/statuses/:id as viewer on node n: the JSON, or "error N". */
-static char *render_status(struct node *n, uint64_t viewer, uint64_t id)
+static char *render_status(struct test_node *n, uint64_t viewer, uint64_t id)
 {
     struct arena a;
     struct err err = {0};
@@ -273,7 +228,7 @@ static char *render_status(struct node *n, uint64_t viewer, uint64_t id)
 }
 
 /* viewer's newest home page on node n, rendered. */
-static char *render_home(struct node *n, uint64_t viewer)
+static char *render_home(struct test_node *n, uint64_t viewer)
 {
     struct arena a;
     struct err err = {0};
@@ -297,7 +252,8 @@ struct posted {
 
 /* Every posted status as seen by nobody and by each account, and every home page: node n
  * renders exactly what plain does. False (without failing) when they differ and !must. */
-static bool same_renders(struct node *n, const struct posted *posted, size_t nposted, bool must)
+static bool same_renders(struct test_node *n, const struct posted *posted, size_t nposted,
+                         bool must)
 {
     for (size_t i = 0; i < nposted; i++) {
         for (int v = -1; v < NACCOUNTS; v++) {
@@ -337,42 +293,44 @@ static void random_write(struct core *c, struct posted *posted, size_t *nposted)
     struct err err = {0};
     struct validation val = {0};
     arena_init(&a, 0);
-    uint64_t r = rnd(100), who = rnd(NACCOUNTS), other = rnd(NACCOUNTS);
-    now += 3;
+    uint64_t r = fixture_rnd(100), who = fixture_rnd(NACCOUNTS), other = fixture_rnd(NACCOUNTS);
+    fixture_now += 3;
     if (r < 30 || *nposted == 0) {
         char text[128];
-        snprintf(text, sizeof(text), "hi %s%d #tag%d", rnd(2) ? "@user" : "user", (int)other,
-                 (int)rnd(3));
-        uint64_t parent = *nposted && rnd(2) ? posted[rnd(*nposted)].id : 0;
-        struct post_request req = {text, vis[rnd(4)], parent, NULL, false, NULL, NULL};
+        snprintf(text, sizeof(text), "hi %s%d #tag%d", fixture_rnd(2) ? "@user" : "user",
+                 (int)other, (int)fixture_rnd(3));
+        uint64_t parent = *nposted && fixture_rnd(2) ? posted[fixture_rnd(*nposted)].id : 0;
+        struct post_request req = {text, vis[fixture_rnd(4)], parent, NULL, false, NULL, NULL};
         struct status *s;
         int rc = statuses_post(c, acct[who], &req, &a, &s, &val, &err);
         cr_assert(rc == 0 || (parent && rc == ERR_NOT_FOUND), "%s", err.msg);
         if (rc == 0)
             posted[(*nposted)++] = (struct posted){s->id, s->account_id};
     } else if (r < 38) {
-        size_t k = rnd(*nposted);
+        size_t k = fixture_rnd(*nposted);
         struct status *s;
         cr_assert_eq(statuses_delete(c, posted[k].author, posted[k].id, &a, &s, &err), 0, "%s",
                      err.msg);
         posted[k] = posted[--*nposted];
     } else if (r < 60) {
         struct status *s;
-        int rc =
-            statuses_favourite(c, acct[who], posted[rnd(*nposted)].id, rnd(3) != 0, &a, &s, &err);
+        int rc = statuses_favourite(c, acct[who], posted[fixture_rnd(*nposted)].id,
+                                    fixture_rnd(3) != 0, &a, &s, &err);
         cr_assert(rc == 0 || rc == ERR_NOT_FOUND, "%s", err.msg);
     } else if (r < 80 && who != other) {
         struct relationship rel;
-        cr_assert_eq(social_follow(c, acct[who], acct[other], rnd(3) != 0, &rel, &err), 0, "%s",
-                     err.msg);
+        cr_assert_eq(social_follow(c, acct[who], acct[other], fixture_rnd(3) != 0, &rel, &err), 0,
+                     "%s", err.msg);
     } else if (r < 90) {
         struct relationship rel;
-        int rc = social_answer_request(c, acct[NACCOUNTS - 1], acct[who], rnd(2), &rel, &err);
+        int rc =
+            social_answer_request(c, acct[NACCOUNTS - 1], acct[who], fixture_rnd(2), &rel, &err);
         cr_assert(rc == 0 || rc == ERR_NOT_FOUND, "%s", err.msg);
     } else {
         char name[32];
-        snprintf(name, sizeof(name), "Name <%d>", (int)rnd(1000));
-        struct profile_update u = {name, rnd(2) ? "a note & more" : NULL, -1, (int)rnd(2), -1};
+        snprintf(name, sizeof(name), "Name <%d>", (int)fixture_rnd(1000));
+        struct profile_update u = {name, fixture_rnd(2) ? "a note & more" : NULL, -1,
+                                   (int)fixture_rnd(2), -1};
         struct account *out;
         cr_assert_eq(auth_update_profile(c, acct[who], &u, &a, &out, &val, &err), 0, "%s", err.msg);
     }

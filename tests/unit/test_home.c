@@ -10,6 +10,7 @@
 #include "services/threadly/adapters/mem/stores_mem.h"
 #include "services/threadly/app/home.h"
 #include "services/threadly/app/statuses.h"
+#include "tests/unit/core_fixture.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -18,56 +19,14 @@
 
 #define NACCOUNTS 6
 
-static int64_t now = 1795957323004LL;
-static const struct clock fake_clock = {clock_fake_now_ms, &now};
-static struct instance_settings settings = {.base_url = "https://t.example", .domain = "t.example"};
 static struct mem_db *db;
-
-struct node {
-    struct core c;
-    struct idgen ids;
-    struct api api;
-};
-
-static struct node n1, n2;
+static struct test_node n1, n2;
 static uint64_t acct[NACCOUNTS];
 
-static void node_init(struct node *n, unsigned node, size_t capacity)
+static void node_init(struct test_node *n, unsigned node, size_t capacity)
 {
-    memset(n, 0, sizeof(*n));
-    idgen_init(&n->ids, node, &fake_clock);
-    n->api.core = &n->c;
-    n->api.settings = &settings;
-    n->c.accounts = account_store_mem(db);
-    n->c.statuses = status_store_mem(db);
-    n->c.social = social_store_mem(db);
-    n->c.clock = &fake_clock;
-    n->c.ids = &n->ids;
-    n->c.base_url = "https://t.example";
-    n->c.domain = "t.example";
-    n->c.max_characters = 500;
-    n->c.encoder = event_encoder_http(&n->api);
+    fixture_node_init(n, db, node);
     n->c.home = home_feed_mem_new(capacity, 100);
-}
-
-static void add_accounts(void)
-{
-    for (int i = 0; i < NACCOUNTS; i++) {
-        char name[16], email[64];
-        snprintf(name, sizeof(name), "user%d", i);
-        snprintf(email, sizeof(email), "%s@example.org", name);
-        struct account a = {0};
-        a.id = idgen_next(&n1.ids);
-        a.username = name;
-        a.email = email;
-        a.display_name = "";
-        a.note = "";
-        a.password_hash = "x";
-        a.locked = i == NACCOUNTS - 1;
-        a.created_at_ms = now;
-        cr_assert_eq(account_store_insert(&n1.c.accounts, &a, NULL, NULL), 0);
-        acct[i] = a.id;
-    }
 }
 
 static void setup(size_t capacity)
@@ -75,7 +34,7 @@ static void setup(size_t capacity)
     db = mem_db_new();
     node_init(&n1, 1, capacity);
     node_init(&n2, 2, capacity);
-    add_accounts();
+    fixture_add_accounts(&n1, acct, NACCOUNTS, true);
 }
 
 static void teardown(void)
@@ -83,15 +42,6 @@ static void teardown(void)
     home_feed_close(&n1.c.home);
     home_feed_close(&n2.c.home);
     mem_db_free(db);
-}
-
-static uint64_t rnd_state = 88172645463325252ULL;
-static uint64_t rnd(uint64_t n)
-{
-    rnd_state ^= rnd_state << 13;
-    rnd_state ^= rnd_state >> 7;
-    rnd_state ^= rnd_state << 17;
-    return rnd_state % n;
 }
 
 /* The ids of a page read by the core (through the cache) and by the store. */
@@ -150,30 +100,31 @@ static void random_write(struct core *c, struct posted *posted, size_t *nposted)
     struct arena a;
     struct err err = {0};
     arena_init(&a, 0);
-    uint64_t r = rnd(100), who = rnd(NACCOUNTS), other = rnd(NACCOUNTS);
-    now += 3;
+    uint64_t r = fixture_rnd(100), who = fixture_rnd(NACCOUNTS), other = fixture_rnd(NACCOUNTS);
+    fixture_now += 3;
     if (r < 45 || *nposted == 0) {
         char text[128];
-        snprintf(text, sizeof(text), "hi %s%d %s%d", rnd(2) ? "@user" : "user", (int)other,
-                 rnd(3) ? "" : "@user", (int)rnd(NACCOUNTS));
-        struct post_request req = {text, vis[rnd(4)], 0, NULL, false, NULL, NULL};
+        snprintf(text, sizeof(text), "hi %s%d %s%d", fixture_rnd(2) ? "@user" : "user", (int)other,
+                 fixture_rnd(3) ? "" : "@user", (int)fixture_rnd(NACCOUNTS));
+        struct post_request req = {text, vis[fixture_rnd(4)], 0, NULL, false, NULL, NULL};
         struct validation val = {0};
         struct status *s;
         cr_assert_eq(statuses_post(c, acct[who], &req, &a, &s, &val, &err), 0, "%s", err.msg);
         posted[(*nposted)++] = (struct posted){s->id, s->account_id};
     } else if (r < 55) {
-        size_t k = rnd(*nposted);
+        size_t k = fixture_rnd(*nposted);
         struct status *s;
         cr_assert_eq(statuses_delete(c, posted[k].author, posted[k].id, &a, &s, &err), 0, "%s",
                      err.msg);
         posted[k] = posted[--*nposted];
     } else if (r < 85 && who != other) {
         struct relationship rel;
-        cr_assert_eq(social_follow(c, acct[who], acct[other], rnd(3) != 0, &rel, &err), 0, "%s",
-                     err.msg);
+        cr_assert_eq(social_follow(c, acct[who], acct[other], fixture_rnd(3) != 0, &rel, &err), 0,
+                     "%s", err.msg);
     } else {
         struct relationship rel;
-        int rc = social_answer_request(c, acct[NACCOUNTS - 1], acct[who], rnd(2), &rel, &err);
+        int rc =
+            social_answer_request(c, acct[NACCOUNTS - 1], acct[who], fixture_rnd(2), &rel, &err);
         cr_assert(rc == 0 || rc == ERR_NOT_FOUND, "%s", err.msg);
     }
     arena_release(&a);
