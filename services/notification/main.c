@@ -3,6 +3,7 @@
  * server until
  * SIGINT/SIGTERM. No logic lives here. */
 #include "lib/auth/jwt.h"
+#include "lib/base/pruner.h"
 #include "lib/http/service.h"
 #include "services/notification/adapters/feed/feed_consumer.h"
 #include "services/notification/adapters/http/mail_http.h"
@@ -92,7 +93,21 @@ static const struct config_option options[] = {
      "Lifetime of the confirmation and reset links in seconds, as threadly-service's (only "
      "shown in the mails)."},
     {"title", "THREADLY_TITLE", CONFIG_STRING, "Threadly", 0, 0, "Instance title, in mails."},
+    {"processed-events-retention-s", "THREADLY_PROCESSED_EVENTS_RETENTION_S", CONFIG_INT, "604800",
+     0, 315360000,
+     "The ids of applied events (which make a redelivered event change nothing) are forgotten "
+     "after this many seconds; 0 keeps them for ever. Redeliveries come within seconds (a "
+     "batch not committed), so days are plenty."},
+    {"processed-events-prune-interval-s", "THREADLY_PROCESSED_EVENTS_PRUNE_INTERVAL_S", CONFIG_INT,
+     "600", 1, 86400, "How often old applied event ids are forgotten."},
 };
+
+/* The pruner of processed event ids (lib/base/pruner.h) on the store. */
+static int prune_processed(void *ctx, int64_t before_ms, int limit, int64_t *deleted,
+                           struct err *err)
+{
+    return notification_store_prune_processed(ctx, before_ms, limit, deleted, err);
+}
 
 #define KAFKA_MAIL_TIMEOUT_MS 5000
 
@@ -240,6 +255,7 @@ int main(int argc, char **argv)
     struct mail_outbox mail = {0};
     struct mail_http mail_api = {0};
     struct mail_sender *sender = NULL;
+    struct pruner *pruner = NULL;
     bool mail_on = false;
     struct err err = {0};
     char base_url[1024], key_path[4096];
@@ -351,6 +367,17 @@ int main(int argc, char **argv)
     /* After the Kafka mail adapter set the outbox's dead_letter hook, which the sender calls. */
     if (mail_on)
         sender = mail_sender_start(&mail, &svc.log, svc.metrics);
+    if (config_int(&svc.config, "processed-events-retention-s") > 0) {
+        struct pruner_config pc = {
+            .what = "processed events pruner",
+            .metric = "notification_processed_events",
+            .rows = "Applied event ids",
+            .retention_ms = config_int(&svc.config, "processed-events-retention-s") * 1000,
+            .interval_ms = config_int(&svc.config, "processed-events-prune-interval-s") * 1000,
+            .batch = 5000};
+        pruner =
+            pruner_start(&pc, prune_processed, &core.store, &clock_system, &svc.log, svc.metrics);
+    }
 
     rc = service_listen(&svc);
     if (rc == 0)
@@ -363,7 +390,8 @@ out:
     kafka_events_stop(kafka);
     kafka_mail_stop(kafka_mail);
     mail_sender_stop(sender); /* after the consumers: nothing queues mail any more */
-    service_release(&svc);    /* stops the HTTP server before its users are freed */
+    pruner_stop(pruner);
+    service_release(&svc); /* stops the HTTP server before its users are freed */
     kafka_events_free(kafka);
     kafka_mail_free(kafka_mail); /* after the sender: its dead_letter hook publishes */
     live_stream_hub_free(live);

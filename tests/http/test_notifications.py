@@ -38,7 +38,9 @@ class NotificationsTest(unittest.TestCase):
         cls.feed = FakeFeed()
         args = ["--events-url", cls.feed.url(), "--events-wait", "1",
                 "--events-backoff-max-ms", "200", "--internal-secret", SECRET,
-                "--public-url", "https://threadly.example/"]
+                "--public-url", "https://threadly.example/",
+                # Applied event ids are forgotten after 2 s (test_processed_ids_are_pruned).
+                "--processed-events-retention-s", "2", "--processed-events-prune-interval-s", "1"]
         if harness.PGSQL:
             args += ["--db", harness.pg_database_for(cls.data + "/notification")]
         cls.notif = Service(NOTIF, *args, data_dir=cls.data)
@@ -358,6 +360,23 @@ class NotificationsTest(unittest.TestCase):
         self.publish(*evs)
         self.publish(*evs)
         self.assertEqual(self.notes("carol"), before)
+
+    def test_processed_ids_are_pruned(self):
+        """The ids of applied events are forgotten after --processed-events-retention-s; an
+        event delivered again after that makes no second notification."""
+        self.clear("dave")
+        before = self.metric("notification_processed_events_pruned_total")
+        evs = [self.follow("alice", "dave"), self.favourite("bob", next_id(), "dave")]
+        self.publish(*evs)
+        notes = self.notes("dave")
+        self.assertEqual(len(notes), 2)
+        deadline = time.monotonic() + 8
+        while self.metric("notification_processed_events_pruned_total") < before + len(evs):
+            self.assertLess(time.monotonic(), deadline, "the pruner deleted nothing")
+            time.sleep(0.2)
+        self.publish(*evs)
+        self.assertEqual(self.notes("dave"), notes)
+        self.assertEqual(self.metric("notification_processed_events_prune_errors_total"), 0)
 
     def dead_letters(self):
         if harness.PGSQL:

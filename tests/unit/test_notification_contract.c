@@ -222,6 +222,46 @@ CONTRACT(replay_makes_no_duplicates)
     cr_assert_eq(list(f, BOB, NOTIFICATION_TYPES_ALL, 0, page(40)).n, 1);
 }
 
+/* Event ids applied before a time are forgotten, a limited number per call; an event delivered
+ * again after that is applied again but makes no second notification; newer ones stay. */
+CONTRACT(pruned_processed_ids_are_applied_again)
+{
+    struct consumer_cursor cur = {"feed", 9};
+    struct batch_result r;
+    struct batch_item old[3] = {
+        create(&f->a, 31, NOTIFICATION_FOLLOW, ALICE, BOB, 0, "follow:31"),
+        create(&f->a, 32, NOTIFICATION_FOLLOW, BOB, ALICE, 0, "follow:32"),
+        create(&f->a, 33, NOTIFICATION_FOLLOW, CAROL, ALICE, 0, "follow:33"),
+    };
+    struct batch_item recent = create(&f->a, 34, NOTIFICATION_FOLLOW, ALICE, CAROL, 0, "f:34");
+    cr_assert_eq(notification_store_apply_batch(&f->s, old, 3, &cur, 1000, &r, &f->err), 0);
+    cr_assert_eq(notification_store_apply_batch(&f->s, &recent, 1, &cur, 5000, &r, &f->err), 0);
+    int64_t deleted = -1;
+    cr_assert_eq(notification_store_prune_processed(&f->s, 2000, 2, &deleted, &f->err), 0, "%s",
+                 f->err.msg);
+    cr_assert_eq(deleted, 2, "at most limit per call");
+    cr_assert_eq(notification_store_prune_processed(&f->s, 2000, 10, &deleted, &f->err), 0);
+    cr_assert_eq(deleted, 1);
+    cr_assert_eq(notification_store_prune_processed(&f->s, 2000, 10, &deleted, &f->err), 0);
+    cr_assert_eq(deleted, 0, "nothing older is left");
+    bool dup = true, dup_recent = false;
+    struct batch_item again = create(&f->a, 31, NOTIFICATION_FOLLOW, ALICE, BOB, 0, "follow:31");
+    struct batch_item again_recent =
+        create(&f->a, 34, NOTIFICATION_FOLLOW, ALICE, CAROL, 0, "f:34");
+    again.duplicate = &dup;
+    again_recent.duplicate = &dup_recent;
+    cr_assert_eq(notification_store_apply_batch(&f->s, &again, 1, &cur, 6000, &r, &f->err), 0);
+    cr_assert_eq(notification_store_apply_batch(&f->s, &again_recent, 1, &cur, 6000, &r, &f->err),
+                 0);
+    cr_assert(!dup, "a forgotten event id is applied again");
+    cr_assert(dup_recent, "a newer one is still known");
+    cr_assert_eq(list(f, ALICE, NOTIFICATION_TYPES_ALL, 0, page(40)).n, 2,
+                 "no second notification for the same event, recipient and type");
+    /* Applied again, its id is known again. */
+    cr_assert_eq(notification_store_prune_processed(&f->s, 2000, 10, &deleted, &f->err), 0);
+    cr_assert_eq(deleted, 0);
+}
+
 CONTRACT(one_notification_per_event_recipient_and_type)
 {
     struct batch_item it = create(&f->a, 31, NOTIFICATION_MENTION, ALICE, BOB, 5, "mention:5");

@@ -99,6 +99,11 @@ struct notification_store_ops {
     /* The newest dead letters first, at most limit. */
     int (*dead_letters)(void *ctx, int limit, struct arena *a, struct dead_letter **out, size_t *n,
                         struct err *err);
+    /* Forgets up to limit processed event ids recorded before before_ms (*deleted: how many),
+     * so the table does not grow for ever; an event delivered again after that is applied
+     * again (notifications stay unique per event, recipient and type). */
+    int (*prune_processed)(void *ctx, int64_t before_ms, int limit, int64_t *deleted,
+                           struct err *err);
     /* Whether the database answers (the /ready check). */
     int (*ping)(void *ctx, struct err *err);
     void (*close)(void *ctx);
@@ -197,6 +202,14 @@ static inline int notification_store_dead_letters(struct notification_store *s, 
                                                   size_t *n, struct err *err)
 {
     return s->ops->dead_letters(s->ctx, limit, a, out, n, err);
+}
+
+static inline int notification_store_prune_processed(struct notification_store *s,
+                                                     int64_t before_ms, int limit, int64_t *deleted,
+                                                     struct err *err)
+{
+    *deleted = 0;
+    return s->ops->prune_processed(s->ctx, before_ms, limit, deleted, err);
 }
 
 static inline int notification_store_ping(struct notification_store *s, struct err *err)

@@ -37,7 +37,8 @@ struct mem_store {
     struct mem_notification *notes;
     size_t nnotes;
     uint64_t *processed;
-    size_t nprocessed;
+    int64_t *processed_at; /* when each was recorded (own capacity: grown with processed) */
+    size_t nprocessed, processed_at_cap;
     struct mem_kv *accounts;
     size_t naccounts;
     struct mem_pair *follows;
@@ -186,6 +187,12 @@ static int notification_store_mem_apply_batch(void *ctx, const struct batch_item
             r.duplicates++;
             continue;
         }
+        if (s->nprocessed == s->processed_at_cap) {
+            s->processed_at_cap = s->processed_at_cap ? s->processed_at_cap * 2 : 64;
+            s->processed_at =
+                xrealloc(s->processed_at, s->processed_at_cap * sizeof(*s->processed_at));
+        }
+        s->processed_at[s->nprocessed] = now_ms;
         *GROW(s->processed, s->nprocessed) = it->event_id;
         apply_changes(s, it, &r);
     }
@@ -444,6 +451,26 @@ static int notification_store_mem_dead_letters(void *ctx, int limit, struct aren
     return 0;
 }
 
+static int notification_store_mem_prune_processed(void *ctx, int64_t before_ms, int limit,
+                                                  int64_t *deleted, struct err *err)
+{
+    struct mem_store *s = ctx;
+    size_t k = 0;
+    (void)err;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->nprocessed; i++) {
+        if (s->processed_at[i] < before_ms && *deleted < limit) {
+            ++*deleted;
+            continue;
+        }
+        s->processed[k] = s->processed[i];
+        s->processed_at[k++] = s->processed_at[i];
+    }
+    s->nprocessed = k;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
 static int notification_store_mem_ping(void *ctx, struct err *err)
 {
     (void)ctx;
@@ -469,6 +496,7 @@ static void notification_store_mem_close(void *ctx)
         free(s->cursors[i].source);
     free(s->notes);
     free(s->processed);
+    free(s->processed_at);
     free(s->accounts);
     free(s->follows);
     free(s->revoked);
@@ -487,8 +515,8 @@ static const struct notification_store_ops ops = {
     notification_store_mem_clear,        notification_store_mem_marker_get,
     notification_store_mem_marker_set,   notification_store_mem_account_get,
     notification_store_mem_followers,    notification_store_mem_token_revoked,
-    notification_store_mem_dead_letters, notification_store_mem_ping,
-    notification_store_mem_close};
+    notification_store_mem_dead_letters, notification_store_mem_prune_processed,
+    notification_store_mem_ping,         notification_store_mem_close};
 
 struct notification_store notification_store_mem_new(void)
 {

@@ -423,6 +423,18 @@ static int notification_store_pgsql_dead_letters(void *ctx, int limit, struct ar
     return 0;
 }
 
+static const char SQL_PRUNE_PROCESSED[] =
+    "DELETE FROM processed_events WHERE event_id IN "
+    "(SELECT event_id FROM processed_events WHERE processed_at < $1 LIMIT $2)";
+
+static int notification_store_pgsql_prune_processed(void *ctx, int64_t before_ms, int limit,
+                                                    int64_t *deleted, struct err *err)
+{
+    int64_t v[] = {before_ms, limit};
+    return pgsql_db_query_ids(ctx, SQL_PRUNE_PROCESSED, v, 2, NULL, deleted,
+                              "processed events prune", err);
+}
+
 static int notification_store_pgsql_ping(void *ctx, struct err *err)
 {
     return pgsql_db_ping(ctx, err);
@@ -440,8 +452,8 @@ static const struct notification_store_ops ops = {
     notification_store_pgsql_clear,        notification_store_pgsql_marker_get,
     notification_store_pgsql_marker_set,   notification_store_pgsql_account_get,
     notification_store_pgsql_followers,    notification_store_pgsql_token_revoked,
-    notification_store_pgsql_dead_letters, notification_store_pgsql_ping,
-    notification_store_pgsql_close};
+    notification_store_pgsql_dead_letters, notification_store_pgsql_prune_processed,
+    notification_store_pgsql_ping,         notification_store_pgsql_close};
 
 struct notification_store notification_store_pgsql(struct pgsql_db *db)
 {

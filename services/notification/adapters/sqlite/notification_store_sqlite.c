@@ -463,6 +463,21 @@ static int notification_store_sqlite_dead_letters(void *ctx, int limit, struct a
     return rc;
 }
 
+static const char SQL_PRUNE_PROCESSED[] =
+    "DELETE FROM processed_events WHERE event_id IN "
+    "(SELECT event_id FROM processed_events WHERE processed_at < ?1 LIMIT ?2)";
+
+static int notification_store_sqlite_prune_processed(void *ctx, int64_t before_ms, int limit,
+                                                     int64_t *deleted, struct err *err)
+{
+    int64_t v[] = {before_ms, limit};
+    int changes = 0;
+    int rc =
+        sqlite_db_exec_ids(ctx, SQL_PRUNE_PROCESSED, v, 2, "processed events prune", &changes, err);
+    *deleted = changes;
+    return rc;
+}
+
 static int notification_store_sqlite_ping(void *ctx, struct err *err)
 {
     return sqlite_db_ping(ctx, err);
@@ -480,8 +495,8 @@ static const struct notification_store_ops ops = {
     notification_store_sqlite_clear,        notification_store_sqlite_marker_get,
     notification_store_sqlite_marker_set,   notification_store_sqlite_account_get,
     notification_store_sqlite_followers,    notification_store_sqlite_token_revoked,
-    notification_store_sqlite_dead_letters, notification_store_sqlite_ping,
-    notification_store_sqlite_close};
+    notification_store_sqlite_dead_letters, notification_store_sqlite_prune_processed,
+    notification_store_sqlite_ping,         notification_store_sqlite_close};
 
 struct notification_store notification_store_sqlite(struct sqlite_db *db)
 {
