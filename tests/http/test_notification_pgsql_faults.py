@@ -46,7 +46,9 @@ class NotificationPgsqlFaultTest(unittest.TestCase):
         cls.feed = FakeFeed()
         cls.notif = Service(NOTIF, "--db", cls.url, "--events-url", cls.feed.url(),
                             "--events-wait", "1", "--events-backoff-max-ms", "200",
-                            "--threads", "4", data_dir=cls.data)
+                            "--threads", "4",
+                            # The processed-ids pruner every second: it meets the database down.
+                            "--processed-events-prune-interval-s", "1", data_dir=cls.data)
 
     @classmethod
     def tearDownClass(cls):
@@ -97,10 +99,15 @@ class NotificationPgsqlFaultTest(unittest.TestCase):
         def notes():
             return self.notif.json("GET", "/api/v1/notifications", headers=auth)
 
-        def dead():
+        def metric(name):
             text = self.notif.request("GET", "/metrics")[1].decode()
-            return float(re.search(r"^notification_events_dead_lettered_total (\S+)$", text,
-                                   re.M).group(1))
+            return float(re.search(r"^%s (\S+)$" % re.escape(name), text, re.M).group(1))
+
+        def dead():
+            return metric("notification_events_dead_lettered_total")
+
+        def prune_errors():
+            return metric("notification_processed_events_prune_errors_total")
 
         self.feed.wait_consumed(self.feed.publish(follow(1)))
         r, j = notes()
@@ -118,6 +125,9 @@ class NotificationPgsqlFaultTest(unittest.TestCase):
         time.sleep(1.5)  # the consumer fetches the batch and fails to store it, again and again
         self.assertFalse(any(a >= seq for a in self.feed.afters), "the cursor must not move")
         self.assertIsNone(self.notif.proc.poll(), "the service exited")
+        # The processed-ids pruner's passes fail, are counted, and the service goes on.
+        self.assertTrue(self.wait(lambda: prune_errors() >= 1, timeout=10))
+        self.assertIsNone(self.notif.proc.poll(), "the service exited")
 
         self.assertEqual(pg("start", self.dir, PORT), self.url)
         self.feed.wait_consumed(seq, timeout=30)
@@ -126,6 +136,10 @@ class NotificationPgsqlFaultTest(unittest.TestCase):
         self.assertEqual((r.status, len(j)), (200, 3), j)
         self.assertEqual(dead(), 0)
         self.assertEqual(self.notif.proc.pid, pid)
+        # ...and its passes succeed again (one a second: no new failure in 2.5 s).
+        failed = prune_errors()
+        time.sleep(2.5)
+        self.assertEqual(prune_errors(), failed)
 
 
 if __name__ == "__main__":

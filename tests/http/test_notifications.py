@@ -537,7 +537,11 @@ class StartupTest(unittest.TestCase):
         import subprocess
         for argv, needle in ((["--events-url", "ftp://x"], "--events-url"),
                              (["--db", "mysql://x"], "--db"),
-                             (["--events-wait", "99"], "events-wait")):
+                             (["--events-wait", "99"], "events-wait"),
+                             (["--processed-events-retention-s", "-1"],
+                              "processed-events-retention-s"),
+                             (["--processed-events-prune-interval-s", "0"],
+                              "processed-events-prune-interval-s")):
             p = subprocess.run([NOTIF, "--data-dir", "/tmp/threadly-notif-badconf"] + argv,
                                capture_output=True, text=True, timeout=10)
             self.assertEqual(p.returncode, 2, argv)

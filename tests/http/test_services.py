@@ -193,6 +193,8 @@ class FaultAndLifecycleTest(unittest.TestCase):
             ([CORE, "--public-url", "ftp://x"], "--public-url"),
             ([CORE, "--port", "70000"], "--port"),
             ([CORE, "--max-characters", "0"], "--max-characters"),
+            ([CORE, "--entity-cache-mb", "-1"], "--entity-cache-mb"),
+            ([CORE, "--entity-cache-mb", "lots"], "--entity-cache-mb"),
             ([NOTIF, "--log-level", "loud"], "--log-level"),
             ([CORE, "--bind", "not-an-ip", "--port", "0"], "not-an-ip"),
         ]
