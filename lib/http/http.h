@@ -66,9 +66,10 @@ void http_route_blocking(struct http_server *s, unsigned methods, const char *pa
  * http_server_start. A service whose handlers wait on a database server over the network
  * asks for more, so the CPUs are not idle while requests wait. */
 void http_server_threads_per_cpu(struct http_server *s, unsigned per_cpu);
-/* How many worker threads run http_route_blocking handlers (threads named http-blocking);
- * before http_server_start. */
-void http_server_blocking_threads(struct http_server *s, unsigned n);
+/* How many worker threads per CPU run http_route_blocking handlers (threads named
+ * http-blocking) when the configured count is 0 (default: 2 in all); before
+ * http_server_start. */
+void http_server_blocking_threads_per_cpu(struct http_server *s, unsigned per_cpu);
 int http_server_start(struct http_server *s, struct err *err);
 /* The port actually bound (useful with port 0). */
 int http_server_port(const struct http_server *s);

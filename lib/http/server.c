@@ -41,7 +41,8 @@ struct http_server {
     struct MHD_Daemon *daemon;
     struct http_route *routes;
     int port;
-    unsigned threads_per_cpu; /* when cfg.threads is 0; 0 = 1 */
+    unsigned threads_per_cpu;  /* when cfg.threads is 0; 0 = 1 */
+    unsigned blocking_per_cpu; /* when cfg.blocking_threads is 0; 0: 2 in all */
     _Atomic long inflight;
     struct metric_family *requests;  /* http_requests_total{route,method,code} */
     struct metric_family *durations; /* http_request_duration_seconds{route} */
@@ -183,12 +184,20 @@ static void pool_submit(struct http_server *s, struct http_req *req)
     pthread_mutex_unlock(&p->lock);
 }
 
+static unsigned cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
 static void pool_start(struct http_server *s)
 {
     struct http_pool *p = &s->pool;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cv, NULL);
-    p->nthreads = s->cfg.blocking_threads ? s->cfg.blocking_threads : 2;
+    p->nthreads = s->cfg.blocking_threads ? s->cfg.blocking_threads
+                  : s->blocking_per_cpu   ? cpu_count() * s->blocking_per_cpu
+                                          : 2;
     p->threads = xcalloc(p->nthreads, sizeof(*p->threads));
     for (unsigned i = 0; i < p->nthreads; i++)
         ASSERT(pthread_create(&p->threads[i], NULL, pool_worker, s) == 0);
@@ -502,10 +511,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     log_printf(s->cfg.log, LOG_WARN, NULL, "libmicrohttpd: %s", msg);
 }
 
-void http_server_blocking_threads(struct http_server *s, unsigned n)
+void http_server_blocking_threads_per_cpu(struct http_server *s, unsigned per_cpu)
 {
-    ASSERT(n >= 1 && n <= 1024 && !s->pool.threads);
-    s->cfg.blocking_threads = n;
+    ASSERT(per_cpu >= 1 && per_cpu <= 64 && !s->pool.threads);
+    s->blocking_per_cpu = per_cpu;
 }
 
 void http_server_threads_per_cpu(struct http_server *s, unsigned per_cpu)
@@ -538,10 +547,8 @@ int http_server_start(struct http_server *s, struct err *err)
     }
     (void)sslen;
     unsigned threads = s->cfg.threads;
-    if (threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = (n > 0 ? (unsigned)n : 1) * (s->threads_per_cpu ? s->threads_per_cpu : 1);
-    }
+    if (threads == 0)
+        threads = cpu_count() * (s->threads_per_cpu ? s->threads_per_cpu : 1);
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
         on_mhd_log, s, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, threads,

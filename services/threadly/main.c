@@ -25,7 +25,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 static const struct config_option options[] = {
     SERVICE_COMMON_OPTIONS("THREADLY_CORE_PORT", "8080", "THREADLY_CORE_NODE_ID", "1"),
@@ -398,8 +397,7 @@ int main(int argc, char **argv)
          * workers per CPU (api.writes_blocking), which keeps the CPUs busy meanwhile and lets
          * commits share fsyncs, while one event thread per CPU serves the reads, mostly from
          * memory, without the scheduling delays of many threads (bench/RESULTS.md). */
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        http_server_blocking_threads(svc.http, 8 * (unsigned)(ncpu > 0 ? ncpu : 1));
+        http_server_blocking_threads_per_cpu(svc.http, 8);
         http_ops_add_check(&svc.ops, "database", pgsql_ready, db.pgsql);
     } else {
         http_ops_add_check(&svc.ops, "database", sqlite_ready, db.sqlite);
