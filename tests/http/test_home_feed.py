@@ -9,6 +9,7 @@ password reset, on one is refused by it at once and by the other within the tail
 (the in-memory revocation cache, adapters/cache/token_store_cache.h); and a favourite,
 reply, profile change, follow, post and deletion made on one show in the other's
 GET /api/v1/statuses/:id although it had the status cached (the entity cache, ADR 006)."""
+import contextlib
 import json
 import os
 import time
@@ -139,12 +140,23 @@ class HomeFeed(unittest.TestCase):
                 self.assertEqual(plain.terminate(), 0)
             self.assertEqual(cached.terminate(), 0)
 
-    def test_two_services_on_one_database(self):
+    @contextlib.contextmanager
+    def blue_green(self):
+        """Two services with feeds on one database (blue-green), each reading the outbox
+        every 50 ms; both must exit cleanly."""
         blue = Service(CORE, *ARGS, "--node-id", "1", "--home-feed-tail-ms", "50")
         green = None
         try:
             green = Service(CORE, *ARGS, "--node-id", "2", "--home-feed-tail-ms", "50",
                             data_dir=blue.data_dir)
+            yield blue, green
+        finally:
+            if green:
+                self.assertEqual(green.terminate(), 0)
+            self.assertEqual(blue.terminate(), 0)
+
+    def test_two_services_on_one_database(self):
+        with self.blue_green() as (blue, green):
             w = World(blue)
             r, j = w.call(blue, "bob", "POST", "/api/v1/accounts/%s/follow" % w.ids["alice"])
             self.assertEqual(r.status, 200, j)
@@ -172,17 +184,9 @@ class HomeFeed(unittest.TestCase):
             r, j = w.call(blue, "bob", "POST", "/api/v1/accounts/%s/unfollow" % w.ids["alice"])
             self.assertEqual(r.status, 200, j)
             soon(lambda: w.home(green, "bob") == [], "blue's unfollow on green")
-        finally:
-            if green:
-                self.assertEqual(green.terminate(), 0)
-            self.assertEqual(blue.terminate(), 0)
 
     def test_revocations_on_two_services(self):
-        blue = Service(CORE, *ARGS, "--node-id", "1", "--home-feed-tail-ms", "50")
-        green = None
-        try:
-            green = Service(CORE, *ARGS, "--node-id", "2", "--home-feed-tail-ms", "50",
-                            data_dir=blue.data_dir)
+        with self.blue_green() as (blue, green):
             w = World(blue)
 
             def status(svc, who):
@@ -224,20 +228,12 @@ class HomeFeed(unittest.TestCase):
             refused_soon(blue, "carol", "green's password reset on blue")
             for svc in (blue, green):
                 self.assertEqual(status(svc, "dave"), 200, "the others' tokens still work")
-        finally:
-            if green:
-                self.assertEqual(green.terminate(), 0)
-            self.assertEqual(blue.terminate(), 0)
 
     def test_entity_cache_on_two_services(self):
         """GET /api/v1/statuses/:id from the entity cache (ADR 006): a write shows at once on
         the service that made it and within the tail interval on the other one, which had
         the status and its author cached; both end up rendering what the database says."""
-        blue = Service(CORE, *ARGS, "--node-id", "1", "--home-feed-tail-ms", "50")
-        green = None
-        try:
-            green = Service(CORE, *ARGS, "--node-id", "2", "--home-feed-tail-ms", "50",
-                            data_dir=blue.data_dir)
+        with self.blue_green() as (blue, green):
             w = World(blue)
             sid = w.post(blue, "alice", "cache me")
 
@@ -301,10 +297,6 @@ class HomeFeed(unittest.TestCase):
             self.assertEqual(r.status, 200, j)
             self.assertEqual(get(blue)[0].status, 404)
             soon(lambda: get(green)[0].status == 404, "blue's deletion on green")
-        finally:
-            if green:
-                self.assertEqual(green.terminate(), 0)
-            self.assertEqual(blue.terminate(), 0)
 
 
 if __name__ == "__main__":
