@@ -12,13 +12,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http"))
 from harness import PGSQL, Service, free_port, pg_database_for  # noqa: E402
+from harness import wait_until as harness_wait_until  # noqa: E402
 
 CORE = os.environ["THREADLY_CORE_BIN"]
 NOTIF = os.environ["THREADLY_NOTIFICATION_BIN"]
@@ -51,13 +51,8 @@ def _body(data):
 
 
 def wait_until(pred, timeout=10.0, step=0.02):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
+    """harness.wait_until, polling every 20 ms."""
+    return harness_wait_until(pred, timeout, step)
 
 
 class Stack:

@@ -180,6 +180,17 @@ class Service:
             self.proc.wait()
 
 
+def wait_until(pred, timeout=10.0, step=0.05):
+    """pred's first true value within timeout seconds, else its last value."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
 def metric(svc, name):
     """The value of the unlabelled metric name on svc's /metrics, or None."""
     r, data = svc.request("GET", "/metrics")

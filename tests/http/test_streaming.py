@@ -19,6 +19,7 @@ import urllib.parse
 
 import websockets
 
+import harness
 from harness import Service, raw
 
 TESTD = os.environ["THREADLY_STREAM_TESTD"]
@@ -47,12 +48,8 @@ def open_count(svc):
 
 
 def wait_until(pred, timeout=5.0, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
+    """harness.wait_until with a 5 s default."""
+    return harness.wait_until(pred, timeout, step)
 
 
 def stop_clean(testcase, svc):

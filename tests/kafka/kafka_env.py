@@ -3,7 +3,9 @@ share: the real broker they need, or the SKIP (FAIL under TEST_REQUIRE=kafka) wi
 a polling helper."""
 import os
 import sys
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http"))
+import harness  # noqa: E402
 
 
 def real_broker(test_name, needs):
@@ -24,11 +26,5 @@ def real_broker(test_name, needs):
 
 
 def wait_until(pred, timeout=30, step=0.1):
-    """pred's first true value within timeout seconds, else its last value."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
+    """harness.wait_until with this suite's defaults (a broker is slower than a service)."""
+    return harness.wait_until(pred, timeout, step)
