@@ -201,8 +201,9 @@ static const char *moved(const void *p, ptrdiff_t by)
     return p ? (const char *)p + by : NULL;
 }
 
-static void status_relocate(struct status *d, ptrdiff_t by)
+static void relocate_status(void *block, ptrdiff_t by)
 {
+    struct status *d = block;
     d->text = moved(d->text, by);
     d->content = moved(d->content, by);
     d->spoiler_text = moved(d->spoiler_text, by);
@@ -232,8 +233,9 @@ static void account_pack(const struct account *a, void *block)
     d->password_hash = d->email;
 }
 
-static void account_relocate(struct account *d, ptrdiff_t by)
+static void relocate_account(void *block, ptrdiff_t by)
 {
+    struct account *d = block;
     d->username = moved(d->username, by);
     d->display_name = moved(d->display_name, by);
     d->note = moved(d->note, by);
@@ -249,17 +251,8 @@ struct favouriters {
 
 /* ---- the maps ---- */
 
+/* Moves the pointers of a block copied by `by` bytes to point into the copy. */
 typedef void (*relocate_fn)(void *block, ptrdiff_t by);
-
-static void relocate_status(void *block, ptrdiff_t by)
-{
-    status_relocate(block, by);
-}
-
-static void relocate_account(void *block, ptrdiff_t by)
-{
-    account_relocate(block, by);
-}
 
 static void relocate_nothing(void *block, ptrdiff_t by)
 {
